@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Enum, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from alliance.db import Base, UTCDateTime, utcnow
+from alliance.sharing import TLP, Distribution
+
+
+class Operation(enum.StrEnum):
+    CREATE = "CREATE"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+    REVOKE = "REVOKE"
+
+
+class ChangeLogEntry(Base):
+    """One committed write of a shared object; ``seq`` is the global, gap-tolerant cursor."""
+
+    __tablename__ = "change_log"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(64))
+    object_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    operation: Mapped[Operation] = mapped_column(
+        Enum(Operation, native_enum=False, length=16, create_constraint=True)
+    )
+    owner_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    working_group_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    distribution: Mapped[Distribution] = mapped_column(
+        Enum(Distribution, native_enum=False, length=16, create_constraint=True)
+    )
+    tlp: Mapped[TLP] = mapped_column(Enum(TLP, native_enum=False, length=16, create_constraint=True))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_change_log_kind_object", "kind", "object_id"),)

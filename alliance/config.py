@@ -1,0 +1,219 @@
+"""Settings, one small class per concern, all read from ``ALLIANCE_*`` variables.
+
+Every setting has a default that gives the embedded profile (SQLite, Tantivy and a
+broker that needs no server, all under the data dir). A bad value stops start-up
+with :class:`SettingsError`, whose message names the variable and the reason.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message names it."""
+
+
+def _config(prefix: str) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix=prefix, extra="ignore", env_file=None)
+
+
+class ServerSettings(BaseSettings):
+    model_config = _config("ALLIANCE_")
+
+    data_dir: Path = Path("var")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    base_url: str | None = None
+    embedded_worker: bool = True
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = _config("ALLIANCE_DATABASE_")
+
+    url: str | None = None
+    pool_size: int = Field(10, ge=1, le=200)
+    echo: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        return normalise_database_url(value)
+
+
+class SearchSettings(BaseSettings):
+    model_config = _config("ALLIANCE_SEARCH_")
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("tantivy://", "http://", "https://")):
+            raise ValueError(
+                "must be tantivy:///path (embedded) or an http(s):// Elasticsearch URL"
+            )
+        return value
+
+
+class BrokerSettings(BaseSettings):
+    model_config = _config("ALLIANCE_BROKER_")
+
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if not value or value == "embedded":
+            return None
+        if not value.startswith(("redis://", "rediss://", "amqp://", "amqps://", "pyamqp://")):
+            raise ValueError("must be a redis://, amqp:// URL, or 'embedded'")
+        return value
+
+
+class TokenSettings(BaseSettings):
+    model_config = _config("ALLIANCE_TOKEN_")
+
+    ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+    audience: str | None = None
+
+
+class SigningSettings(BaseSettings):
+    """The instance signing key: a PEM in ``ALLIANCE_SIGNING_KEY``, a file, or made on first start."""
+
+    model_config = _config("ALLIANCE_SIGNING_")
+
+    key: str | None = None
+    key_file: Path | None = None
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str | None) -> str | None:
+        if value and "PRIVATE KEY" not in value:
+            raise ValueError("must be a PEM-encoded private key")
+        return value or None
+
+
+class GraphQLSettings(BaseSettings):
+    model_config = _config("ALLIANCE_GRAPHQL_")
+
+    max_depth: int = Field(10, ge=2, le=50)
+    max_cost: int = Field(50_000, ge=100)
+    max_page_size: int = Field(100, ge=1, le=1000)
+
+
+class LogSettings(BaseSettings):
+    model_config = _config("ALLIANCE_LOG_")
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class Settings(BaseModel):
+    server: ServerSettings
+    database: DatabaseSettings
+    search: SearchSettings
+    broker: BrokerSettings
+    token: TokenSettings
+    signing: SigningSettings
+    graphql: GraphQLSettings
+    log: LogSettings
+
+    model_config = {"arbitrary_types_allowed": True}
+
+    @cached_property
+    def data_dir(self) -> Path:
+        return self.server.data_dir.resolve()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url or f"http://{self.server.host}:{self.server.port}"
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'alliance.db'}"
+
+    @property
+    def search_url(self) -> str:
+        return self.search.url or f"tantivy://{self.data_dir / 'search'}"
+
+    @property
+    def broker_url(self) -> str | None:
+        """The broker URL, or None for the embedded broker under the data dir."""
+        return self.broker.url
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def token_audience(self) -> str:
+        return self.token.audience or self.base_url
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.signing.key_file or self.data_dir / "keys" / "signing-key.pem"
+
+
+_SECTIONS: dict[str, type[BaseSettings]] = {
+    "server": ServerSettings,
+    "database": DatabaseSettings,
+    "search": SearchSettings,
+    "broker": BrokerSettings,
+    "token": TokenSettings,
+    "signing": SigningSettings,
+    "graphql": GraphQLSettings,
+    "log": LogSettings,
+}
+
+
+def load_settings() -> Settings:
+    """Read every section from the environment; raise SettingsError naming bad variables."""
+    sections: dict[str, BaseSettings] = {}
+    problems: list[str] = []
+    for name, cls in _SECTIONS.items():
+        try:
+            sections[name] = cls()
+        except ValidationError as exc:
+            prefix = cls.model_config.get("env_prefix", "")
+            for error in exc.errors():
+                field = str(error["loc"][0]) if error["loc"] else ""
+                problems.append(f"{prefix}{field.upper()}: {error['msg']}")
+    if problems:
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems))
+    return Settings(**sections)
+
+
+def normalise_database_url(url: str) -> str:
+    """Map plain database URLs to the async drivers this service uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError("must be a URL such as postgresql://host/db or sqlite:///path.db")
+    if scheme in ("postgresql", "postgres", "postgresql+asyncpg", "postgresql+psycopg"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme in ("sqlite", "sqlite+aiosqlite"):
+        return f"sqlite+aiosqlite://{rest}"
+    raise ValueError(f"unsupported database scheme {scheme!r}: use postgresql:// or sqlite://")
