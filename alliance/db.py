@@ -12,7 +12,12 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -111,13 +116,18 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession]) -> AsyncItera
     Change-log rows are written inside the commit; jobs queued on the session are
     sent only after the commit succeeded (see ``alliance.jobs``).
     """
-    from alliance.jobs import send_pending_jobs
-
     async with sessions() as session:
         try:
             yield session
-            await session.commit()
         except BaseException:
             await session.rollback()
             raise
-        await send_pending_jobs(session)
+        await commit(session)
+
+
+async def commit(session: AsyncSession) -> None:
+    """The one way to commit: change-log rows ride the commit, jobs are sent after it."""
+    from alliance.jobs import send_pending_jobs
+
+    await session.commit()
+    await send_pending_jobs(session)

@@ -1,10 +1,10 @@
 """Imports every model module so the metadata (and the session hooks) are complete."""
 
+import alliance.jobs  # noqa: F401,E402
 from alliance.changelog import models as changelog_models  # noqa: F401
 from alliance.changelog import service as changelog_service  # noqa: F401
 from alliance.db import Base
 from alliance.orgs import models as orgs_models  # noqa: F401
 from alliance.system import models as system_models  # noqa: F401
-import alliance.jobs  # noqa: F401,E402
 
 metadata = Base.metadata

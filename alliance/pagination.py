@@ -31,8 +31,12 @@ async def keyset_page(
     if after is not None:
         stmt = stmt.where(key > after)
     rows = list((await session.scalars(stmt.order_by(key).limit(limit + 1))).all())
-    return Page(items=rows[:limit], has_next_page=len(rows) > limit, has_previous_page=after is not None)
+    return Page(
+        items=rows[:limit], has_next_page=len(rows) > limit, has_previous_page=after is not None
+    )
 
 
 async def count(session: AsyncSession, stmt: Select[Any]) -> int:
-    return int(await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0)
+    return int(
+        await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )

@@ -22,7 +22,9 @@ class Checker:
     def fail(self, field: str, code: str, message: str) -> None:
         self.problems.append(FieldProblem((field,), code, message))
 
-    def text(self, field: str, value: str | None, *, max_length: int, required: bool = True) -> str | None:
+    def text(
+        self, field: str, value: str | None, *, max_length: int, required: bool = True
+    ) -> str | None:
         if value is None:
             if required:
                 self.fail(field, "REQUIRED", "is required")
@@ -51,7 +53,9 @@ class Checker:
             return None
         cleaned = value.strip().upper()
         if cleaned not in countries_by_alpha2:
-            self.fail(field, "INVALID_COUNTRY", "must be an ISO 3166-1 alpha-2 code such as CN or DE")
+            self.fail(
+                field, "INVALID_COUNTRY", "must be an ISO 3166-1 alpha-2 code such as CN or DE"
+            )
         return cleaned
 
     def choice(self, field: str, value: str | E, enum: type[E]) -> E | None:

@@ -28,7 +28,8 @@ class KeyRing:
 
 def _with_kid(key: RSAKey) -> RSAKey:
     return RSAKey.import_key(
-        key.as_dict(private=True), parameters={"kid": key.thumbprint(), "use": "sig", "alg": ALGORITHM}
+        key.as_dict(private=True),
+        parameters={"kid": key.thumbprint(), "use": "sig", "alg": ALGORITHM},
     )
 
 

@@ -30,7 +30,13 @@ class TokenGrant:
 
 
 def issue_access_token(
-    keys: KeyRing, grant: TokenGrant, *, issuer: str, audience: str, ttl_seconds: int, now: int | None = None
+    keys: KeyRing,
+    grant: TokenGrant,
+    *,
+    issuer: str,
+    audience: str,
+    ttl_seconds: int,
+    now: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     issued_at = int(time.time()) if now is None else now
     claims: dict[str, Any] = {
@@ -60,7 +66,9 @@ def verify_access_token(
     try:
         decoded = jwt.decode(token, keys.verifying, algorithms=[ALGORITHM])
     except (JoseError, ValueError) as exc:
-        raise InvalidToken(f"token signature or format is invalid ({exc.__class__.__name__})") from exc
+        raise InvalidToken(
+            f"token signature or format is invalid ({exc.__class__.__name__})"
+        ) from exc
     if decoded.header.get("typ", "").lower() not in (TOKEN_TYPE, "application/at+jwt"):
         raise InvalidToken("token is not an RFC 9068 access token (typ must be at+jwt)")
     claims = decoded.claims

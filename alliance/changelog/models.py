@@ -38,7 +38,9 @@ class ChangeLogEntry(Base):
     distribution: Mapped[Distribution] = mapped_column(
         Enum(Distribution, native_enum=False, length=16, create_constraint=True)
     )
-    tlp: Mapped[TLP] = mapped_column(Enum(TLP, native_enum=False, length=16, create_constraint=True))
+    tlp: Mapped[TLP] = mapped_column(
+        Enum(TLP, native_enum=False, length=16, create_constraint=True)
+    )
     actor: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
 

@@ -111,6 +111,9 @@ async def head(session: AsyncSession) -> int:
 async def read_after(session: AsyncSession, cursor: int, limit: int) -> list[ChangeLogEntry]:
     """Committed changes after ``cursor``, in sequence order."""
     rows = await session.scalars(
-        select(ChangeLogEntry).where(ChangeLogEntry.seq > cursor).order_by(ChangeLogEntry.seq).limit(limit)
+        select(ChangeLogEntry)
+        .where(ChangeLogEntry.seq > cursor)
+        .order_by(ChangeLogEntry.seq)
+        .limit(limit)
     )
     return list(rows)

@@ -1,21 +1,61 @@
-"""Per-request facts that logs, the change log and errors carry: request id and actor."""
+"""Per-request facts that logs, the change log, metrics and errors carry.
+
+One mutable state object per request, set by the HTTP middleware (or a worker task):
+layers below fill in the actor and operation name, and everything reads it back,
+whatever context copies the framework makes on the way.
+"""
 
 from __future__ import annotations
 
 import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from dataclasses import dataclass
 
-request_id_var: ContextVar[str | None] = ContextVar("alliance_request_id", default=None)
-actor_var: ContextVar[str | None] = ContextVar("alliance_actor", default=None)
+
+@dataclass
+class RequestState:
+    request_id: str
+    actor: str | None = None
+    operation: str | None = None
+
+
+_state: ContextVar[RequestState | None] = ContextVar("alliance_request_state", default=None)
 
 
 def new_request_id() -> str:
     return uuid.uuid4().hex
 
 
+def begin_request(request_id: str | None = None) -> tuple[RequestState, Token[RequestState | None]]:
+    state = RequestState(request_id=request_id or new_request_id())
+    return state, _state.set(state)
+
+
+def end_request(token: Token[RequestState | None]) -> None:
+    _state.reset(token)
+
+
+def request_state() -> RequestState | None:
+    return _state.get()
+
+
 def current_request_id() -> str | None:
-    return request_id_var.get()
+    state = _state.get()
+    return state.request_id if state else None
 
 
 def current_actor() -> str | None:
-    return actor_var.get()
+    state = _state.get()
+    return state.actor if state else None
+
+
+def set_actor(actor: str | None) -> None:
+    state = _state.get()
+    if state is not None:
+        state.actor = actor
+
+
+def set_operation(operation: str) -> None:
+    state = _state.get()
+    if state is not None:
+        state.operation = operation

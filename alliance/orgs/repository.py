@@ -8,11 +8,20 @@ from collections.abc import Sequence
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alliance.orgs.models import Membership, MembershipRole, Organisation, OrganisationKind, Person, WorkingGroup
+from alliance.orgs.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationKind,
+    Person,
+    WorkingGroup,
+)
 from alliance.pagination import Page, count, keyset_page
 
 
-def organisations_query(kinds: Sequence[OrganisationKind] | None = None) -> Select[tuple[Organisation]]:
+def organisations_query(
+    kinds: Sequence[OrganisationKind] | None = None,
+) -> Select[tuple[Organisation]]:
     stmt = select(Organisation)
     if kinds:
         stmt = stmt.where(Organisation.kind.in_(kinds))
@@ -20,16 +29,26 @@ def organisations_query(kinds: Sequence[OrganisationKind] | None = None) -> Sele
 
 
 async def page_organisations(
-    session: AsyncSession, *, kinds: Sequence[OrganisationKind] | None, after: str | None, limit: int
+    session: AsyncSession,
+    *,
+    kinds: Sequence[OrganisationKind] | None,
+    after: str | None,
+    limit: int,
 ) -> Page[Organisation]:
-    return await keyset_page(session, organisations_query(kinds), Organisation.slug, after=after, limit=limit)
+    return await keyset_page(
+        session, organisations_query(kinds), Organisation.slug, after=after, limit=limit
+    )
 
 
-async def count_organisations(session: AsyncSession, *, kinds: Sequence[OrganisationKind] | None) -> int:
+async def count_organisations(
+    session: AsyncSession, *, kinds: Sequence[OrganisationKind] | None
+) -> int:
     return await count(session, organisations_query(kinds))
 
 
-async def organisations_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Organisation]:
+async def organisations_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[Organisation]:
     return list(await session.scalars(select(Organisation).where(Organisation.id.in_(ids))))
 
 
@@ -37,7 +56,9 @@ async def organisation_by_slug(session: AsyncSession, slug: str) -> Organisation
     return await session.scalar(select(Organisation).where(Organisation.slug == slug))
 
 
-async def slug_taken(session: AsyncSession, model: type[Organisation] | type[WorkingGroup], slug: str) -> bool:
+async def slug_taken(
+    session: AsyncSession, model: type[Organisation] | type[WorkingGroup], slug: str
+) -> bool:
     return bool(await session.scalar(select(func.count()).where(model.slug == slug)))
 
 
@@ -45,15 +66,21 @@ def working_groups_query() -> Select[tuple[WorkingGroup]]:
     return select(WorkingGroup)
 
 
-async def page_working_groups(session: AsyncSession, *, after: str | None, limit: int) -> Page[WorkingGroup]:
-    return await keyset_page(session, working_groups_query(), WorkingGroup.slug, after=after, limit=limit)
+async def page_working_groups(
+    session: AsyncSession, *, after: str | None, limit: int
+) -> Page[WorkingGroup]:
+    return await keyset_page(
+        session, working_groups_query(), WorkingGroup.slug, after=after, limit=limit
+    )
 
 
 async def count_working_groups(session: AsyncSession) -> int:
     return await count(session, working_groups_query())
 
 
-async def working_groups_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[WorkingGroup]:
+async def working_groups_by_ids(
+    session: AsyncSession, ids: Sequence[uuid.UUID]
+) -> list[WorkingGroup]:
     return list(await session.scalars(select(WorkingGroup).where(WorkingGroup.id.in_(ids))))
 
 
@@ -61,9 +88,13 @@ async def working_group_by_slug(session: AsyncSession, slug: str) -> WorkingGrou
     return await session.scalar(select(WorkingGroup).where(WorkingGroup.slug == slug))
 
 
-async def membership(session: AsyncSession, group_id: uuid.UUID, org_id: uuid.UUID) -> Membership | None:
+async def membership(
+    session: AsyncSession, group_id: uuid.UUID, org_id: uuid.UUID
+) -> Membership | None:
     return await session.scalar(
-        select(Membership).where(Membership.working_group_id == group_id, Membership.organisation_id == org_id)
+        select(Membership).where(
+            Membership.working_group_id == group_id, Membership.organisation_id == org_id
+        )
     )
 
 
@@ -83,7 +114,9 @@ async def count_chairs(session: AsyncSession, group_id: uuid.UUID) -> int:
 
 
 async def memberships_of_organisation(session: AsyncSession, org_id: uuid.UUID) -> list[Membership]:
-    return list(await session.scalars(select(Membership).where(Membership.organisation_id == org_id)))
+    return list(
+        await session.scalars(select(Membership).where(Membership.organisation_id == org_id))
+    )
 
 
 async def windowed_memberships(
@@ -115,16 +148,26 @@ async def windowed_memberships(
         .order_by(owner, Membership.id)
     )
     totals = dict(
-        (await session.execute(select(owner, func.count()).where(owner.in_(owner_ids)).group_by(owner))).tuples().all()
+        (
+            await session.execute(
+                select(owner, func.count()).where(owner.in_(owner_ids)).group_by(owner)
+            )
+        )
+        .tuples()
+        .all()
     )
-    result: dict[uuid.UUID, tuple[list[Membership], int]] = {oid: ([], totals.get(oid, 0)) for oid in owner_ids}
+    result: dict[uuid.UUID, tuple[list[Membership], int]] = {
+        oid: ([], totals.get(oid, 0)) for oid in owner_ids
+    }
     for row in rows:
         result[getattr(row, owner_column)][0].append(row)
     return result
 
 
 async def person_by_email(session: AsyncSession, email: str) -> Person | None:
-    return await session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
+    return await session.scalar(
+        select(Person).where(func.lower(Person.email) == email.strip().lower())
+    )
 
 
 async def people_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Person]:

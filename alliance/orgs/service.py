@@ -17,7 +17,14 @@ from alliance.changelog.models import Operation
 from alliance.changelog.service import record_change
 from alliance.errors import Conflict, Forbidden, NotFound
 from alliance.orgs import repository as repo
-from alliance.orgs.models import Membership, MembershipRole, Organisation, OrganisationKind, Person, WorkingGroup
+from alliance.orgs.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationKind,
+    Person,
+    WorkingGroup,
+)
 from alliance.sharing import TLP, Distribution
 from alliance.validation import Checker
 
@@ -51,7 +58,9 @@ def require_operator(principal: Principal | None) -> None:
         raise Forbidden(f"requires the {OPERATOR_SCOPE!r} scope")
 
 
-async def _require_group_manager(session: AsyncSession, principal: Principal | None, group: WorkingGroup) -> None:
+async def _require_group_manager(
+    session: AsyncSession, principal: Principal | None, group: WorkingGroup
+) -> None:
     """Operators manage every group; a chair organisation's admins manage their own group."""
     if principal is None or principal.has_scope(OPERATOR_SCOPE):
         return
@@ -65,7 +74,9 @@ async def _require_group_manager(session: AsyncSession, principal: Principal | N
     )
 
 
-def _record(session: AsyncSession, kind: str, obj: Organisation | WorkingGroup | Membership, op: Operation) -> None:
+def _record(
+    session: AsyncSession, kind: str, obj: Organisation | WorkingGroup | Membership, op: Operation
+) -> None:
     record_change(
         session,
         kind=kind,
@@ -101,7 +112,9 @@ async def create_organisation(
     if await repo.slug_taken(session, Organisation, slug):
         raise Conflict(f"an organisation with slug {slug!r} already exists")
     assert name is not None and kind is not None
-    org = Organisation(slug=slug, name=name, kind=kind, country=country, verified=data.verified, version=1)
+    org = Organisation(
+        slug=slug, name=name, kind=kind, country=country, verified=data.verified, version=1
+    )
     session.add(org)
     await _flush_unique(session, f"organisation {slug!r}")
     _record(session, "organisation", org, Operation.CREATE)
@@ -109,12 +122,19 @@ async def create_organisation(
 
 
 async def create_person(
-    session: AsyncSession, principal: Principal | None, *, organisation_id: uuid.UUID, email: str, display_name: str
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    organisation_id: uuid.UUID,
+    email: str,
+    display_name: str,
 ) -> Person:
     require_operator(principal)
     check = Checker()
     email_clean = (check.text("email", email, max_length=320) or "").lower()
-    if email_clean and ("@" not in email_clean or email_clean.startswith("@") or email_clean.endswith("@")):
+    if email_clean and (
+        "@" not in email_clean or email_clean.startswith("@") or email_clean.endswith("@")
+    ):
         check.fail("email", "INVALID_EMAIL", "must be an e-mail address")
     name = check.text("displayName", display_name, max_length=200)
     check.raise_if_any()
@@ -188,7 +208,10 @@ async def add_working_group_member(
 
 
 async def _existing_seat(
-    session: AsyncSession, principal: Principal | None, working_group_id: uuid.UUID, organisation_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    working_group_id: uuid.UUID,
+    organisation_id: uuid.UUID,
 ) -> tuple[WorkingGroup, Organisation, Membership]:
     group, org = await _group_and_org(session, working_group_id, organisation_id)
     await _require_group_manager(session, principal, group)
@@ -224,7 +247,11 @@ async def change_working_group_role(
 
 
 async def remove_working_group_member(
-    session: AsyncSession, principal: Principal | None, *, working_group_id: uuid.UUID, organisation_id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    working_group_id: uuid.UUID,
+    organisation_id: uuid.UUID,
 ) -> Membership:
     group, _org, seat = await _existing_seat(session, principal, working_group_id, organisation_id)
     await _keep_a_chair(session, group, seat)

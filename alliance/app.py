@@ -1,0 +1,143 @@
+"""The FastAPI application factory: the composition root of the API process.
+
+This module and ``alliance.cli`` are the only ones in ``alliance`` that reach into
+``schema``, ``workers`` and ``search``; they do so inside functions, when wiring the
+process, so the domain packages never depend on the layers above them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from alliance import health
+from alliance.auth.bearer import principal_from_header
+from alliance.auth.keys import load_key_ring
+from alliance.auth.tokens import InvalidToken
+from alliance.changelog import service as changelog
+from alliance.config import Settings, load_settings
+from alliance.db import make_engine, make_sessionmaker, utcnow
+from alliance.jobs import SENDER_KEY, JobSender
+from alliance.observability.context import current_request_id, set_actor
+from alliance.observability.logging import configure_logging
+from alliance.observability.metrics import Metrics
+from alliance.observability.middleware import RequestContextMiddleware
+from alliance.system import service as system
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    job_sender: JobSender | None = None,
+) -> FastAPI:
+    """Build the app. Tests may hand in a sessionmaker (e.g. bound to a rolled-back
+    connection) and a job sender; otherwise both are built in the lifespan."""
+    from schema.graphql_app import graphql_router
+    from search.status import search_status
+
+    settings = settings or load_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log)
+        app.state.keys = load_key_ring(pem=settings.signing.key, key_file=settings.signing_key_file)
+        engine = None
+        if sessions is None:
+            engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
+            sender = job_sender or _celery_sender(settings, metrics)
+            app.state.sessions = make_sessionmaker(engine, **{SENDER_KEY: sender})
+        else:
+            app.state.sessions = sessions
+        try:
+            yield
+        finally:
+            if engine is not None:
+                await engine.dispose()
+
+    app = FastAPI(
+        title="Alliance", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        import logging
+
+        logging.getLogger("alliance.http").error("unexpected error", exc_info=exc)
+        return JSONResponse(
+            {"error": "internal_error", "request_id": current_request_id()}, status_code=500
+        )
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        result = await health.readiness(
+            settings, request.app.state.sessions, lambda: search_status(settings)
+        )
+        body = {"status": "ready" if result.ready else "not_ready", "checks": result.checks}
+        return JSONResponse(body, status_code=200 if result.ready else 503)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus(request: Request) -> Response:
+        async def refresh(m: Metrics) -> None:
+            async with request.app.state.sessions() as session:
+                m.change_log_head.set(await changelog.head(session))
+                beats = await system.heartbeats(session)
+            latest = max((b.last_seen for b in beats), default=None)
+            m.heartbeat_age.set(-1 if latest is None else (utcnow() - latest).total_seconds())
+            m.worker_heartbeats.set(sum(b.beats for b in beats))
+
+        return Response(await metrics.render(refresh), media_type=metrics.content_type)
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks(request: Request) -> dict[str, Any]:
+        return request.app.state.keys.public_jwks()
+
+    app.include_router(graphql_router(settings), prefix="/graphql")
+    return app
+
+
+def authenticate(request: Request):  # type: ignore[no-untyped-def]
+    """The caller of this request, or None; a bad token is a 401 that names the reason."""
+    settings: Settings = request.app.state.settings
+    try:
+        principal = principal_from_header(
+            request.app.state.keys,
+            request.headers.get("authorization"),
+            issuer=settings.base_url,
+            audience=settings.token_audience,
+        )
+    except InvalidToken as exc:
+        raise HTTPException(
+            status_code=401,
+            detail=str(exc),
+            headers={
+                "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc}"'
+            },
+        ) from exc
+    set_actor(principal.actor if principal else None)
+    return principal
+
+
+def _celery_sender(settings: Settings, metrics: Metrics) -> JobSender:
+    from workers.celery_app import CeleryJobSender, make_celery
+
+    class CountingSender(CeleryJobSender):
+        def send(self, jobs):  # type: ignore[no-untyped-def]
+            super().send(jobs)
+            for job in jobs:
+                metrics.jobs_sent.labels(task=job.name).inc()
+
+    return CountingSender(make_celery(settings))

@@ -1,0 +1,138 @@
+"""The demo alliance: seeded once by ``make run``, safe to run again (nothing is duplicated)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alliance.orgs import repository as repo
+from alliance.orgs import service
+from alliance.orgs.models import MembershipRole, OrganisationKind
+
+ORGANISATIONS = [
+    ("acme-motors", "Acme Motors", OrganisationKind.BRAND, "DE"),
+    ("luxe-house", "Luxe House", OrganisationKind.BRAND, "FR"),
+    ("volt-electronics", "Volt Electronics", OrganisationKind.BRAND, "KR"),
+    ("shopmart", "ShopMart Marketplace", OrganisationKind.PLATFORM, "CN"),
+    ("city-police", "City Police Economic Crime Unit", OrganisationKind.ENFORCEMENT, "CN"),
+    ("guild-of-trainers", "Guild of Product Trainers", OrganisationKind.TRAINER, "GB"),
+    ("alliance-office", "Alliance Office", OrganisationKind.ASSOCIATION, "CN"),
+]
+
+WORKING_GROUPS = [
+    (
+        "automotive-parts",
+        "Automotive Parts",
+        "automotive",
+        "Counterfeit safety-critical car parts: airbags, brake pads, filters, bearings.",
+    ),
+    (
+        "luxury-goods",
+        "Luxury Goods",
+        "luxury",
+        "Counterfeit handbags, watches, jewellery and leather goods.",
+    ),
+    (
+        "consumer-electronics",
+        "Consumer Electronics",
+        "electronics",
+        "Counterfeit chargers, batteries, earphones and phones.",
+    ),
+]
+
+C, M, O = MembershipRole.CHAIR, MembershipRole.MEMBER, MembershipRole.OBSERVER
+MEMBERSHIPS = {
+    "automotive-parts": {
+        "acme-motors": C,
+        "shopmart": M,
+        "city-police": M,
+        "guild-of-trainers": M,
+        "alliance-office": O,
+    },
+    "luxury-goods": {
+        "luxe-house": C,
+        "shopmart": M,
+        "city-police": M,
+        "guild-of-trainers": M,
+        "alliance-office": O,
+    },
+    "consumer-electronics": {
+        "volt-electronics": C,
+        "shopmart": M,
+        "city-police": O,
+        "guild-of-trainers": M,
+        "alliance-office": O,
+    },
+}
+
+PEOPLE = [
+    ("acme-motors", "analyst@acme-motors.example", "Ada Analyst"),
+    ("luxe-house", "brand.protection@luxe-house.example", "Louis Protection"),
+    ("volt-electronics", "security@volt-electronics.example", "Vera Volt"),
+    ("shopmart", "trust@shopmart.example", "Sam Trust"),
+    ("city-police", "investigator@city-police.example", "Inspector Chen"),
+    ("guild-of-trainers", "trainer@guild-of-trainers.example", "Tess Trainer"),
+    ("alliance-office", "operator@alliance-office.example", "Olive Operator"),
+]
+
+
+@dataclass
+class DemoReport:
+    created: list[str] = field(default_factory=list)
+    existing: int = 0
+
+
+async def seed(session: AsyncSession) -> DemoReport:
+    report = DemoReport()
+    orgs = {}
+    for slug, name, kind, country in ORGANISATIONS:
+        org = await repo.organisation_by_slug(session, slug)
+        if org is None:
+            org = await service.create_organisation(
+                session,
+                None,
+                service.OrganisationData(
+                    slug=slug, name=name, kind=kind, country=country, verified=True
+                ),
+            )
+            report.created.append(f"organisation {slug}")
+        else:
+            report.existing += 1
+        orgs[slug] = org
+    for slug, name, sector, charter in WORKING_GROUPS:
+        group = await repo.working_group_by_slug(session, slug)
+        if group is None:
+            group = await service.create_working_group(
+                session,
+                None,
+                service.WorkingGroupData(slug=slug, name=name, sector=sector, charter=charter),
+            )
+            report.created.append(f"working group {slug}")
+        else:
+            report.existing += 1
+        for org_slug, role in MEMBERSHIPS[slug].items():
+            if await repo.membership(session, group.id, orgs[org_slug].id) is None:
+                await service.add_working_group_member(
+                    session,
+                    None,
+                    working_group_id=group.id,
+                    organisation_id=orgs[org_slug].id,
+                    role=role,
+                )
+                report.created.append(f"membership {org_slug} in {slug} ({role.value.lower()})")
+            else:
+                report.existing += 1
+    for org_slug, email, display_name in PEOPLE:
+        if await repo.person_by_email(session, email) is None:
+            await service.create_person(
+                session,
+                None,
+                organisation_id=orgs[org_slug].id,
+                email=email,
+                display_name=display_name,
+            )
+            report.created.append(f"person {email}")
+        else:
+            report.existing += 1
+    return report

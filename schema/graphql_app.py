@@ -1,0 +1,33 @@
+"""Mounting the schema on FastAPI: one context (session, caller, loaders) per request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, Request
+from strawberry.fastapi import GraphQLRouter
+
+from alliance.auth.principal import Principal
+from alliance.config import Settings
+from alliance.observability.context import current_request_id
+from schema.context import Context
+from schema.schema import build_schema
+
+
+def graphql_router(settings: Settings) -> GraphQLRouter:
+    from alliance.app import authenticate
+
+    async def get_context(
+        request: Request, principal: Principal | None = Depends(authenticate)
+    ) -> AsyncIterator[Context]:
+        async with request.app.state.sessions() as session:
+            yield Context(
+                session=session,
+                principal=principal,
+                settings=settings,
+                request_id=current_request_id() or "",
+            )
+
+    return GraphQLRouter(
+        build_schema(settings.graphql), context_getter=get_context, graphql_ide="graphiql"
+    )

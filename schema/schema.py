@@ -1,0 +1,137 @@
+"""The assembled schema: queries, mutations, limits and error masking."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter, SchemaExtension
+from strawberry.types import Info
+
+from alliance.config import GraphQLSettings
+from alliance.errors import InvalidInput
+from alliance.observability.context import current_request_id, set_operation
+from schema.errors import PublicError, bad_input
+from schema.limits import cost_rule
+from schema.orgs.mutations.add_working_group_member import AddWorkingGroupMember
+from schema.orgs.mutations.change_working_group_role import ChangeWorkingGroupRole
+from schema.orgs.mutations.create_organisation import CreateOrganisation
+from schema.orgs.mutations.create_working_group import CreateWorkingGroup
+from schema.orgs.mutations.remove_working_group_member import RemoveWorkingGroupMember
+from schema.orgs.queries import OrgsQuery
+from schema.orgs.types import Membership, Organisation, Person, WorkingGroup
+from schema.permissions import AUTHENTICATED, query_field
+from schema.relay import Node, from_global_id
+
+logger = logging.getLogger("alliance.graphql")
+
+
+@strawberry.type
+class Query(OrgsQuery):
+    @query_field(AUTHENTICATED, description="Any object by its global id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        try:
+            type_name, raw = from_global_id(id)
+        except InvalidInput as exc:
+            raise bad_input(exc) from exc
+        loaders = info.context.loaders
+        if type_name == "Organisation":
+            org = await loaders.organisation.load(raw)
+            return Organisation.from_model(org) if org else None
+        if type_name == "WorkingGroup":
+            group = await loaders.working_group.load(raw)
+            return WorkingGroup.from_model(group) if group else None
+        if type_name == "Membership":
+            seat = await loaders.membership.load(raw)
+            return Membership.from_model(seat) if seat else None
+        if type_name == "Person":
+            person = await loaders.person.load(raw)
+            # People are visible to their own organisation only.
+            principal = info.context.principal
+            if (
+                person is None
+                or principal is None
+                or person.organisation_id != principal.organisation_id
+            ):
+                return None
+            return Person.from_model(person)
+        return None
+
+
+@strawberry.type
+class Mutation(
+    CreateOrganisation,
+    CreateWorkingGroup,
+    AddWorkingGroupMember,
+    ChangeWorkingGroupRole,
+    RemoveWorkingGroupMember,
+):
+    pass
+
+
+class MaskUnexpectedErrors(MaskErrors):
+    """Hide unexpected exceptions behind a request id; our own public errors pass through."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=_should_mask, error_message="Unexpected error.")
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        return GraphQLError(
+            message=f"Unexpected error. Quote request id {current_request_id()} when reporting it.",
+            nodes=error.nodes,
+            path=error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": current_request_id()},
+        )
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    original = error.original_error
+    if original is None:
+        # Parse and validation errors describe the caller's document; keep them.
+        if error.extensions is not None and "code" not in error.extensions:
+            error.extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
+        return False
+    return not isinstance(original, PublicError)
+
+
+class OperationLabel(SchemaExtension):
+    """Names the request in metrics and logs after its GraphQL operation."""
+
+    def on_execute(self) -> Iterator[None]:
+        ctx = self.execution_context
+        kind = ctx.operation_type.value if ctx.operation_type else "query"
+        set_operation(f"graphql {kind} {ctx.operation_name or 'anonymous'}")
+        yield
+
+
+class AllianceSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: object = None) -> None:
+        """Log unexpected errors with their traceback; the caller's own mistakes are not ours to log."""
+        for error in errors:
+            if _should_mask(error):
+                logger.error(
+                    "unexpected error in GraphQL operation",
+                    exc_info=error.original_error,
+                    extra={"graphql_path": error.path},
+                )
+
+
+def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
+    return AllianceSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Organisation, WorkingGroup, Membership, Person],
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.max_depth),
+            AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),
+            MaskUnexpectedErrors(),
+            OperationLabel,
+        ],
+    )
+
+
+def export_sdl() -> str:
+    """The schema as SDL; the committed ``schema/schema.graphql`` must equal this."""
+    return build_schema(GraphQLSettings()).as_str() + "\n"

@@ -1,0 +1,1 @@
+"""Search: the backend protocol, Tantivy (embedded) and Elasticsearch (production)."""

@@ -1,0 +1,87 @@
+"""The Celery application, built from settings (never at import time).
+
+Production uses the Redis (or RabbitMQ) broker in ``ALLIANCE_BROKER_URL``. The embedded
+profile uses kombu's filesystem transport under the data dir: a real broker that
+needs no server, shared by the API process that sends and the worker that consumes.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+from alliance.config import Settings
+from alliance.jobs import Job
+
+# One queue per kind of work, so a slow webhook receiver or a huge import cannot starve indexing.
+QUEUES = ("default", "indexing", "imports", "webhooks", "federation", "periodic")
+ROUTES = {
+    "system.*": {"queue": "periodic"},
+    "search.*": {"queue": "indexing"},
+    "imports.*": {"queue": "imports"},
+    "webhooks.*": {"queue": "webhooks"},
+    "federation.*": {"queue": "federation"},
+}
+HEARTBEAT_EVERY = timedelta(seconds=30)
+
+
+def embedded_broker_dirs(settings: Settings) -> dict[str, Path]:
+    root = settings.broker_dir
+    dirs = {"queue": root / "queue", "processed": root / "processed", "control": root / "control"}
+    for path in dirs.values():
+        path.mkdir(parents=True, exist_ok=True)
+    return dirs
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("alliance", set_as_current=False)
+    conf: dict[str, object] = {
+        "task_default_queue": "default",
+        "task_queues": [
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
+        "task_routes": ROUTES,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "beat_schedule": {
+            "heartbeat": {"task": "system.heartbeat", "schedule": HEARTBEAT_EVERY},
+        },
+        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
+    }
+    if settings.broker_url:
+        conf["broker_url"] = settings.broker_url
+    else:
+        dirs = embedded_broker_dirs(settings)
+        conf["broker_url"] = "filesystem://"
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(dirs["queue"]),
+            "data_folder_out": str(dirs["queue"]),
+            "processed_folder": str(dirs["processed"]),
+            "store_processed": False,
+            "control_folder": str(dirs["control"]),
+        }
+        conf["worker_enable_remote_control"] = False
+    app.conf.update(conf)
+    app.conf.alliance_settings = settings
+    import workers.tasks  # noqa: F401  registers the task wrappers
+
+    return app
+
+
+class CeleryJobSender:
+    """Publishes jobs buffered by a committed unit of work (``alliance.jobs.JobSender``)."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def send(self, jobs: list[Job]) -> None:
+        with self.app.producer_or_acquire() as producer:
+            for job in jobs:
+                self.app.send_task(job.name, kwargs=job.kwargs, queue=job.queue, producer=producer)
