@@ -89,6 +89,12 @@ class BrokerSettings(BaseSettings):
         return value
 
 
+class WorkerSettings(BaseSettings):
+    model_config = _config("ALLIANCE_WORKER_")
+
+    heartbeat_seconds: float = Field(30.0, ge=0.5, le=3600)
+
+
 class TokenSettings(BaseSettings):
     model_config = _config("ALLIANCE_TOKEN_")
 
@@ -137,6 +143,7 @@ class Settings(BaseModel):
     database: DatabaseSettings
     search: SearchSettings
     broker: BrokerSettings
+    worker: WorkerSettings
     token: TokenSettings
     signing: SigningSettings
     graphql: GraphQLSettings
@@ -183,6 +190,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "database": DatabaseSettings,
     "search": SearchSettings,
     "broker": BrokerSettings,
+    "worker": WorkerSettings,
     "token": TokenSettings,
     "signing": SigningSettings,
     "graphql": GraphQLSettings,

@@ -75,7 +75,13 @@ class AllianceSession(Session):
     """The sync session behind every AsyncSession; the change log and job buffer hook into it."""
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+def make_engine(
+    url: str, *, pool_size: int = 10, echo: bool = False, sqlite_savepoints: bool = False
+) -> AsyncEngine:
+    """An async engine. On SQLite, ``sqlite_savepoints`` makes transactions begin at the first
+    statement so SAVEPOINTs work (tests roll back per test that way); the default leaves the
+    driver's behaviour, where a transaction begins at the first write and concurrent writers
+    wait on the busy timeout instead of failing on a read-to-write lock upgrade."""
     kwargs: dict[str, Any] = {"echo": echo}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
@@ -85,7 +91,18 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if sqlite_savepoints:
+            event.listen(engine.sync_engine, "connect", _sqlite_driver_no_autobegin)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_driver_no_autobegin(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -97,15 +114,22 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_sessionmaker(engine: AsyncEngine, **info: Any) -> async_sessionmaker[AsyncSession]:
-    """Sessions for this engine; ``info`` (e.g. the job sender) is copied onto every session."""
+def make_sessionmaker(
+    bind: AsyncEngine | AsyncConnection, *, join_transaction_mode: Any = None, **info: Any
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on this engine (or connection, in tests); ``info`` (e.g. the job sender) is
+    copied onto every session."""
     import alliance.models  # noqa: F401  registers every mapper and the session hooks
 
+    extra: dict[str, Any] = {}
+    if join_transaction_mode is not None:
+        extra["join_transaction_mode"] = join_transaction_mode
     return async_sessionmaker(
-        engine,
+        bind,
         expire_on_commit=False,
         sync_session_class=AllianceSession,
         info=info,
+        **extra,
     )
 
 

@@ -124,9 +124,9 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Organisation, WorkingGroup, Membership, Person],
         extensions=[
-            QueryDepthLimiter(max_depth=settings.max_depth),
-            AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),
-            MaskUnexpectedErrors(),
+            lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+            lambda: AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),
+            MaskUnexpectedErrors,
             OperationLabel,
         ],
     )

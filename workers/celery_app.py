@@ -25,7 +25,6 @@ ROUTES = {
     "webhooks.*": {"queue": "webhooks"},
     "federation.*": {"queue": "federation"},
 }
-HEARTBEAT_EVERY = timedelta(seconds=30)
 
 
 def embedded_broker_dirs(settings: Settings) -> dict[str, Path]:
@@ -51,7 +50,10 @@ def make_celery(settings: Settings) -> Celery:
         "worker_hijack_root_logger": False,
         "broker_connection_retry_on_startup": True,
         "beat_schedule": {
-            "heartbeat": {"task": "system.heartbeat", "schedule": HEARTBEAT_EVERY},
+            "heartbeat": {
+                "task": "system.heartbeat",
+                "schedule": timedelta(seconds=settings.worker.heartbeat_seconds),
+            },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
     }
