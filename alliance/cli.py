@@ -86,7 +86,9 @@ def serve(
     configure_logging(settings.log)
     child = None
     if worker and settings.server.embedded_worker:
-        child = subprocess.Popen([sys.executable, "-m", "alliance.cli", "worker", "--beat"])
+        child = subprocess.Popen(
+            [sys.executable, "-m", "alliance.cli", "worker", "--beat"], preexec_fn=_die_with_parent
+        )
     typer.echo(
         f"Alliance serving on http://{server.host}:{server.port}  (GraphiQL at /graphql)", err=True
     )
@@ -99,6 +101,16 @@ def serve(
                 child.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 child.kill()
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to stop the embedded worker when ``serve`` ends, however it ends (uvicorn
+    re-raises SIGTERM after its shutdown, so no ``finally`` of ours runs then)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @app.command()

@@ -36,6 +36,7 @@ def embedded_broker_dirs(settings: Settings) -> dict[str, Path]:
 
 
 def make_celery(settings: Settings) -> Celery:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
     app = Celery("alliance", set_as_current=False)
     conf: dict[str, object] = {
         "task_default_queue": "default",

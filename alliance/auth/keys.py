@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,8 +47,10 @@ def load_key_ring(*, pem: str | None, key_file: Path) -> KeyRing:
     else:
         key = generate_key()
         key_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = key_file.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # A temporary name of its own (mkstemp: mode 0600), so concurrent first starts
+        # cannot write into, link or unlink each other's half-written key.
+        fd, tmp_name = tempfile.mkstemp(dir=key_file.parent, prefix=f".{key_file.name}.")
+        tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as handle:
             handle.write(key.as_pem(private=True))
         try:

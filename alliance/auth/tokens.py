@@ -65,7 +65,9 @@ def verify_access_token(
 ) -> dict[str, Any]:
     try:
         decoded = jwt.decode(token, keys.verifying, algorithms=[ALGORITHM])
-    except (JoseError, ValueError) as exc:
+    except (JoseError, ValueError, TypeError) as exc:
+        # TypeError: joserfc trips over headers of the wrong JSON type ({"crit": null});
+        # the token comes from anyone, so that is an invalid token (401), not a crash (500).
         raise InvalidToken(
             f"token signature or format is invalid ({exc.__class__.__name__})"
         ) from exc

@@ -98,6 +98,11 @@ def _write_pending_changes(session: Session) -> None:
     session.execute(insert(ChangeLogEntry), rows)
 
 
+async def write_pending_changes(session: AsyncSession) -> None:
+    """Write buffered changes now rather than at commit (the commit-order lock is taken here)."""
+    await session.run_sync(_write_pending_changes)
+
+
 @event.listens_for(AllianceSession, "after_soft_rollback")
 def _drop_pending_changes(session: Session, _previous_transaction: Any) -> None:
     session.info.pop(_PENDING, None)
