@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,

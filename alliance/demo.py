@@ -41,28 +41,28 @@ WORKING_GROUPS = [
     ),
 ]
 
-C, M, O = MembershipRole.CHAIR, MembershipRole.MEMBER, MembershipRole.OBSERVER
+CHAIR, MEMBER, OBSERVER = MembershipRole.CHAIR, MembershipRole.MEMBER, MembershipRole.OBSERVER
 MEMBERSHIPS = {
     "automotive-parts": {
-        "acme-motors": C,
-        "shopmart": M,
-        "city-police": M,
-        "guild-of-trainers": M,
-        "alliance-office": O,
+        "acme-motors": CHAIR,
+        "shopmart": MEMBER,
+        "city-police": MEMBER,
+        "guild-of-trainers": MEMBER,
+        "alliance-office": OBSERVER,
     },
     "luxury-goods": {
-        "luxe-house": C,
-        "shopmart": M,
-        "city-police": M,
-        "guild-of-trainers": M,
-        "alliance-office": O,
+        "luxe-house": CHAIR,
+        "shopmart": MEMBER,
+        "city-police": MEMBER,
+        "guild-of-trainers": MEMBER,
+        "alliance-office": OBSERVER,
     },
     "consumer-electronics": {
-        "volt-electronics": C,
-        "shopmart": M,
-        "city-police": O,
-        "guild-of-trainers": M,
-        "alliance-office": O,
+        "volt-electronics": CHAIR,
+        "shopmart": MEMBER,
+        "city-police": OBSERVER,
+        "guild-of-trainers": MEMBER,
+        "alliance-office": OBSERVER,
     },
 }
 

@@ -17,7 +17,7 @@ def tantivy_path(url: str) -> Path:
     return Path(url.removeprefix("tantivy://"))
 
 
-async def search_status(settings: Settings, timeout: float = 2.0) -> dict[str, Any]:
+async def search_status(settings: Settings, wait_seconds: float = 2.0) -> dict[str, Any]:
     url = settings.search_url
     if backend_of(url) == "tantivy":
         path = tantivy_path(url)
@@ -26,7 +26,9 @@ async def search_status(settings: Settings, timeout: float = 2.0) -> dict[str, A
         return {"status": "ok" if ok else "down", "backend": "tantivy", "path": str(path)}
     from elasticsearch import AsyncElasticsearch
 
-    client = AsyncElasticsearch(url, request_timeout=timeout, retry_on_timeout=False, max_retries=0)
+    client = AsyncElasticsearch(
+        url, request_timeout=wait_seconds, retry_on_timeout=False, max_retries=0
+    )
     try:
         alive = await client.ping()
     except Exception as exc:  # reported in /readyz, never raised

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +72,9 @@ async def create_fresh_database(backend: str, tmp_path: Path) -> tuple[str, Any]
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> str:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'alliance.db'}"
     else:
@@ -121,9 +123,13 @@ def job_sender() -> RecordingSender:
 
 
 @pytest.fixture
-def sessions(connection: AsyncConnection, job_sender: RecordingSender) -> async_sessionmaker[AsyncSession]:
+def sessions(
+    connection: AsyncConnection, job_sender: RecordingSender
+) -> async_sessionmaker[AsyncSession]:
     """Sessions whose commits are savepoints inside the test's rolled-back transaction."""
-    return make_sessionmaker(connection, join_transaction_mode="create_savepoint", **{SENDER_KEY: job_sender})
+    return make_sessionmaker(
+        connection, join_transaction_mode="create_savepoint", **{SENDER_KEY: job_sender}
+    )
 
 
 @pytest.fixture
@@ -143,7 +149,9 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, sessions: async_sessionmaker[AsyncSession], job_sender: RecordingSender):
+async def app(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], job_sender: RecordingSender
+):
     from alliance.app import create_app
 
     application = create_app(settings, sessions=sessions, job_sender=job_sender)
@@ -190,8 +198,13 @@ async def demo(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
     async with unit_of_work(sessions) as s:
         await seed(s)
     async with sessions() as s:
-        orgs = {o.slug: o for o in (await repo.page_organisations(s, kinds=None, after=None, limit=100)).items}
-        groups = {g.slug: g for g in (await repo.page_working_groups(s, after=None, limit=100)).items}
+        orgs = {
+            o.slug: o
+            for o in (await repo.page_organisations(s, kinds=None, after=None, limit=100)).items
+        }
+        groups = {
+            g.slug: g for g in (await repo.page_working_groups(s, after=None, limit=100)).items
+        }
     return {"orgs": orgs, "groups": groups}
 
 
@@ -216,7 +229,7 @@ def gql(client: httpx.AsyncClient) -> GraphQLClient:
 
 
 @pytest.fixture
-def shared_dir() -> Iterator[Path]:
+def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is absent (a user's clone has no ../shared)")
-    yield SHARED
+    return SHARED

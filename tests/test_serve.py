@@ -22,7 +22,12 @@ def free_port() -> int:
 
 def alliance(env: dict[str, str], cwd: Path, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "alliance.cli", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "alliance.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -31,10 +36,14 @@ def alliance(env: dict[str, str], cwd: Path, *args: str) -> str:
 def test_a_fresh_instance_serves_the_demo_alliance_with_background_work(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}
-    env.update(ALLIANCE_PORT=str(port), ALLIANCE_WORKER_HEARTBEAT_SECONDS="1", ALLIANCE_LOG_FORMAT="json")
+    env.update(
+        ALLIANCE_PORT=str(port), ALLIANCE_WORKER_HEARTBEAT_SECONDS="1", ALLIANCE_LOG_FORMAT="json"
+    )
     alliance(env, tmp_path, "db", "upgrade")
     alliance(env, tmp_path, "demo")
-    token = alliance(env, tmp_path, "token", "issue", "--org", "alliance-office", "--scopes", "admin").strip()
+    token = alliance(
+        env, tmp_path, "token", "issue", "--org", "alliance-office", "--scopes", "admin"
+    ).strip()
     server = subprocess.Popen(
         [sys.executable, "-m", "alliance.cli", "serve"],
         env=env,
@@ -52,7 +61,9 @@ def test_a_fresh_instance_serves_the_demo_alliance_with_background_work(tmp_path
                         break
                 except httpx.TransportError:
                     time.sleep(0.2)
-            answer = client.post("/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"})
+            answer = client.post(
+                "/graphql", json={"query": QUERY}, headers={"Authorization": f"Bearer {token}"}
+            )
             anonymous = client.post("/graphql", json={"query": QUERY})
             ready: dict = {}
             while time.monotonic() < deadline:
@@ -65,7 +76,11 @@ def test_a_fresh_instance_serves_the_demo_alliance_with_background_work(tmp_path
         output = server.communicate(timeout=30)[0].decode(errors="replace")
     data = answer.json()["data"]["workingGroups"]
     assert data["totalCount"] == 3
-    assert {e["node"]["slug"] for e in data["edges"]} == {"automotive-parts", "luxury-goods", "consumer-electronics"}
+    assert {e["node"]["slug"] for e in data["edges"]} == {
+        "automotive-parts",
+        "luxury-goods",
+        "consumer-electronics",
+    }
     assert anonymous.json()["data"] is None
     assert ready["status"] == "ready"
     assert ready["checks"]["database"]["worker_heartbeat_age_seconds"] is not None, (

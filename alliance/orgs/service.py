@@ -111,7 +111,8 @@ async def create_organisation(
     check.raise_if_any()
     if await repo.slug_taken(session, Organisation, slug):
         raise Conflict(f"an organisation with slug {slug!r} already exists")
-    assert name is not None and kind is not None
+    assert name is not None
+    assert kind is not None
     org = Organisation(
         slug=slug, name=name, kind=kind, country=country, verified=data.verified, version=1
     )

@@ -34,7 +34,9 @@ async def test_a_committed_write_leaves_exactly_one_change(sessions) -> None:
         created = await service.create_organisation(s, None, org("one-change"))
     async with sessions() as s:
         assert await change_rows(s) == before + 1
-        entry = (await s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq.desc()).limit(1))).one()
+        entry = (
+            await s.scalars(select(ChangeLogEntry).order_by(ChangeLogEntry.seq.desc()).limit(1))
+        ).one()
     assert (entry.kind, entry.object_id, entry.version, entry.operation) == (
         "organisation",
         str(created.id),
@@ -69,7 +71,9 @@ async def test_a_failed_service_call_buffers_nothing_for_the_next_commit(session
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-async def test_concurrent_writers_never_let_a_reader_skip_a_change(backend_name: str, tmp_path: Path) -> None:
+async def test_concurrent_writers_never_let_a_reader_skip_a_change(
+    backend_name: str, tmp_path: Path
+) -> None:
     """Many writers commit in random order while a reader follows the log by cursor.
 
     Without the commit-order guarantee a writer holding seq N could commit after one holding
@@ -120,7 +124,9 @@ async def test_concurrent_writers_never_let_a_reader_skip_a_change(backend_name:
         done.set()
         await reading
         async with sessions() as s:
-            committed = list(await s.scalars(select(ChangeLogEntry.seq).order_by(ChangeLogEntry.seq)))
+            committed = list(
+                await s.scalars(select(ChangeLogEntry.seq).order_by(ChangeLogEntry.seq))
+            )
     finally:
         await engine.dispose()
         if drop:

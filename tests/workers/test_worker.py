@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,9 @@ async def test_jobs_are_sent_after_commit_and_dropped_on_rollback(sessions, job_
     async with unit_of_work(sessions) as s:
         enqueue(s, "system.heartbeat", worker="once")
         assert job_sender.sent == [], "a job must not leave before its transaction commits"
-    assert [(j.name, j.kwargs) for j in job_sender.sent] == [("system.heartbeat", {"worker": "once"})]
+    assert [(j.name, j.kwargs) for j in job_sender.sent] == [
+        ("system.heartbeat", {"worker": "once"})
+    ]
 
 
 async def test_queueing_without_a_sender_fails_loudly(engine) -> None:
@@ -57,10 +58,18 @@ PROFILES = [
 
 
 @pytest.fixture
-def worker_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_") or k.startswith("ALLIANCE_TEST_")}
-    env.update(ALLIANCE_DATA_DIR=str(tmp_path / "var"), ALLIANCE_LOG_FORMAT="text", ALLIANCE_WORKER_HEARTBEAT_SECONDS="1")
-    yield env
+def worker_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ALLIANCE_") or k.startswith("ALLIANCE_TEST_")
+    }
+    env.update(
+        ALLIANCE_DATA_DIR=str(tmp_path / "var"),
+        ALLIANCE_LOG_FORMAT="text",
+        ALLIANCE_WORKER_HEARTBEAT_SECONDS="1",
+    )
+    return env
 
 
 def start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
@@ -85,7 +94,11 @@ def stop_worker(proc: subprocess.Popen[bytes]) -> str:
 
 @pytest.mark.parametrize(("broker", "backend_name"), PROFILES)
 async def test_a_real_worker_runs_committed_jobs_only_and_beat_schedules_heartbeats(
-    broker: str, backend_name: str, tmp_path: Path, worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    broker: str,
+    backend_name: str,
+    tmp_path: Path,
+    worker_env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     url, drop = await create_fresh_database(backend_name, tmp_path)
     await asyncio.to_thread(migrate.upgrade, url)
@@ -131,5 +144,7 @@ async def test_a_real_worker_runs_committed_jobs_only_and_beat_schedules_heartbe
         if drop:
             await drop()
     assert "committed" in names, f"the worker did not run the committed job; worker said:\n{output}"
-    assert names - {"committed", "rolled-back"}, f"beat never scheduled a heartbeat; worker said:\n{output}"
+    assert names - {"committed", "rolled-back"}, (
+        f"beat never scheduled a heartbeat; worker said:\n{output}"
+    )
     assert "rolled-back" not in names, "a job queued in a rolled-back transaction was run"
