@@ -23,7 +23,7 @@ from alliance.changelog import service as changelog
 from alliance.config import Settings, load_settings
 from alliance.db import make_engine, make_sessionmaker, utcnow
 from alliance.jobs import SENDER_KEY, JobSender
-from alliance.observability.context import current_request_id, set_actor
+from alliance.observability.context import set_actor
 from alliance.observability.logging import configure_logging
 from alliance.observability.metrics import Metrics
 from alliance.observability.middleware import RequestContextMiddleware
@@ -66,16 +66,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    # Also answers unexpected errors (a masked 500 carrying the request id).
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
-        import logging
-
-        logging.getLogger("alliance.http").error("unexpected error", exc_info=exc)
-        return JSONResponse(
-            {"error": "internal_error", "request_id": current_request_id()}, status_code=500
-        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -21,6 +21,10 @@ def graphql_router(settings: Settings) -> GraphQLRouter:
         request: Request, principal: Principal | None = Depends(authenticate)
     ) -> AsyncIterator[Context]:
         async with request.app.state.sessions() as session:
+            # Sibling fields resolve concurrently on this one session. Holding its connection
+            # before they start lets the driver queue their statements; otherwise two of them
+            # race to check a connection out, which SQLAlchemy refuses.
+            await session.connection()
             yield Context(
                 session=session,
                 principal=principal,

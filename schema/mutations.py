@@ -30,5 +30,8 @@ async def run_mutation(
         await session.rollback()
         raise
     await commit(session)
+    # The commit released the connection; take one again before the payload's fields
+    # load concurrently (see ``get_context``).
+    await session.connection()
     context.reset_loaders()
     return result

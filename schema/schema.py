@@ -88,8 +88,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
 def _should_mask(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None:
-        # Parse and validation errors describe the caller's document; keep them.
+    # Parse, validation and variable errors describe the caller's document; keep them.
+    # graphql-core wraps a bad variable value around its own GraphQLError, outside any field.
+    if original is None or (error.path is None and isinstance(original, GraphQLError)):
         if error.extensions is not None and "code" not in error.extensions:
             error.extensions["code"] = "GRAPHQL_VALIDATION_FAILED"
         return False

@@ -21,7 +21,10 @@ async def search_status(settings: Settings, wait_seconds: float = 2.0) -> dict[s
     url = settings.search_url
     if backend_of(url) == "tantivy":
         path = tantivy_path(url)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # reported in /readyz, never raised
+            return {"status": "down", "backend": "tantivy", "path": str(path), "error": str(exc)}
         ok = os.access(path, os.W_OK)
         return {"status": "ok" if ok else "down", "backend": "tantivy", "path": str(path)}
     from elasticsearch import AsyncElasticsearch

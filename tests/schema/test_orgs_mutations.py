@@ -141,7 +141,9 @@ async def refused(
     """Run a mutation that must fail with a typed error and write nothing; return the error."""
     before = await row_counts(session)
     outcome = await run(gql, mutation, input, token)
-    assert outcome["__typename"] in ("ValidationError", "NotFound", "Forbidden", "Conflict"), outcome
+    assert outcome["__typename"] in ("ValidationError", "NotFound", "Forbidden", "Conflict"), (
+        outcome
+    )
     assert await row_counts(session) == before
     return outcome
 
@@ -157,7 +159,12 @@ async def member_roles(gql: Any, token: str, group: str) -> dict[str, str]:
 
 
 def new_org(**overrides: Any) -> dict[str, Any]:
-    return {"slug": "fake-hunters", "name": "Fake Hunters Ltd", "kind": "RIGHTS_HOLDER", **overrides}
+    return {
+        "slug": "fake-hunters",
+        "name": "Fake Hunters Ltd",
+        "kind": "RIGHTS_HOLDER",
+        **overrides,
+    }
 
 
 def new_group(**overrides: Any) -> dict[str, Any]:
@@ -202,9 +209,7 @@ async def test_create_organisation(gql, demo, issue_token, session) -> None:
 
 
 async def test_create_organisation_without_a_country(gql, demo, issue_token, session) -> None:
-    outcome = await run(
-        gql, "createOrganisation", new_org(country=None), admin(demo, issue_token)
-    )
+    outcome = await run(gql, "createOrganisation", new_org(country=None), admin(demo, issue_token))
 
     assert outcome["organisation"]["country"] is None
     assert outcome["organisation"]["verified"] is False
@@ -532,8 +537,14 @@ async def test_membership_mutations_refuse_malformed_ids(
 async def test_membership_mutations_on_unknown_objects_are_not_found(
     gql, demo, issue_token, session, mutation: str, missing: str
 ) -> None:
-    group = to_global_id("WorkingGroup", uuid.uuid4()) if missing == "group" else group_id(demo, "luxury-goods")
-    org = to_global_id("Organisation", uuid.uuid4()) if missing == "org" else org_id(demo, "shopmart")
+    group = (
+        to_global_id("WorkingGroup", uuid.uuid4())
+        if missing == "group"
+        else group_id(demo, "luxury-goods")
+    )
+    org = (
+        to_global_id("Organisation", uuid.uuid4()) if missing == "org" else org_id(demo, "shopmart")
+    )
 
     error = await refused(
         gql, session, mutation, seat_input(mutation, group, org), admin(demo, issue_token)
@@ -678,7 +689,9 @@ async def test_unknown_enum_values_in_variables_are_rejected(
         ),
     ],
 )
-async def test_invalid_documents_are_rejected(gql, demo, issue_token, session, document: str) -> None:
+async def test_invalid_documents_are_rejected(
+    gql, demo, issue_token, session, document: str
+) -> None:
     await assert_rejected_by_graphql(gql, session, document, {}, admin(demo, issue_token))
 
 
@@ -711,7 +724,9 @@ async def test_every_mutation_needs_a_token(gql, demo, session, mutation: str) -
 
 
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
-@pytest.mark.parametrize("scopes", ["indicators:read", "indicators:read indicators:write sightings:write"])
+@pytest.mark.parametrize(
+    "scopes", ["indicators:read", "indicators:read indicators:write sightings:write"]
+)
 async def test_every_mutation_needs_an_admin_scope(
     gql, demo, issue_token, session, mutation: str, scopes: str
 ) -> None:
@@ -740,7 +755,10 @@ async def test_a_chair_org_admin_manages_its_own_group(gql, demo, issue_token, s
     head = await log_head(session)
 
     added = await run(
-        gql, "addWorkingGroupMember", seat(demo, "automotive-parts", "volt-electronics", "MEMBER"), token
+        gql,
+        "addWorkingGroupMember",
+        seat(demo, "automotive-parts", "volt-electronics", "MEMBER"),
+        token,
     )
     changed = await run(
         gql, "changeWorkingGroupRole", seat(demo, "automotive-parts", "shopmart", "OBSERVER"), token
@@ -797,7 +815,11 @@ async def test_a_chair_may_not_remove_itself_as_last_chair(gql, demo, issue_toke
     token = issue_token(demo["orgs"]["acme-motors"], "org:admin")
 
     error = await refused(
-        gql, session, "removeWorkingGroupMember", seat(demo, "automotive-parts", "acme-motors"), token
+        gql,
+        session,
+        "removeWorkingGroupMember",
+        seat(demo, "automotive-parts", "acme-motors"),
+        token,
     )
 
     assert error["__typename"] == "Conflict"

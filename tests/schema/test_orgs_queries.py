@@ -122,7 +122,9 @@ def assert_page_info(pages: list[dict[str, Any]]) -> None:
 
 @pytest.mark.parametrize("first", [1, 2, 3, 7, 100])
 async def test_organisations_walk_every_page(gql, demo, issue_token, first: int) -> None:
-    pages = await walk(gql, ORGANISATIONS_PAGE, "organisations", reader_token(demo, issue_token), first)
+    pages = await walk(
+        gql, ORGANISATIONS_PAGE, "organisations", reader_token(demo, issue_token), first
+    )
 
     assert [slug for page in pages for slug in slugs(page)] == ORG_SLUGS
     assert [len(page["edges"]) for page in pages[:-1]] == [first] * (len(pages) - 1)
@@ -167,7 +169,9 @@ async def test_an_empty_kinds_list_does_not_filter(gql, demo, issue_token) -> No
 
 @pytest.mark.parametrize("first", [1, 2, 3])
 async def test_working_groups_walk_every_page(gql, demo, issue_token, first: int) -> None:
-    pages = await walk(gql, WORKING_GROUPS_PAGE, "workingGroups", reader_token(demo, issue_token), first)
+    pages = await walk(
+        gql, WORKING_GROUPS_PAGE, "workingGroups", reader_token(demo, issue_token), first
+    )
 
     assert [slug for page in pages for slug in slugs(page)] == GROUP_SLUGS
     assert {page["totalCount"] for page in pages} == {3}
@@ -190,7 +194,10 @@ async def test_without_first_a_default_page_is_returned(gql, demo, issue_token) 
     assert result["data"]["organisations"]["pageInfo"]["hasNextPage"] is False
 
 
-@pytest.mark.parametrize(("query", "field"), [(ORGANISATIONS_PAGE, "organisations"), (WORKING_GROUPS_PAGE, "workingGroups")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [(ORGANISATIONS_PAGE, "organisations"), (WORKING_GROUPS_PAGE, "workingGroups")],
+)
 @pytest.mark.parametrize("first", [101, 1000, -1])
 async def test_first_outside_the_page_size_is_bad_input(
     gql, demo, issue_token, query: str, field: str, first: int
@@ -209,7 +216,10 @@ async def test_first_outside_the_page_size_is_bad_input(
 GARBAGE_CURSORS = ["not a cursor!", "%%%", "eA", base64.urlsafe_b64encode(b"c2:acme").decode()]
 
 
-@pytest.mark.parametrize(("query", "field"), [(ORGANISATIONS_PAGE, "organisations"), (WORKING_GROUPS_PAGE, "workingGroups")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [(ORGANISATIONS_PAGE, "organisations"), (WORKING_GROUPS_PAGE, "workingGroups")],
+)
 @pytest.mark.parametrize("after", GARBAGE_CURSORS)
 async def test_a_garbage_cursor_is_bad_input(
     gql, demo, issue_token, query: str, field: str, after: str
@@ -278,7 +288,10 @@ async def test_working_group_by_slug_and_by_id(gql, demo, issue_token) -> None:
 
 @pytest.mark.parametrize(
     ("query", "field", "type_name"),
-    [(ORGANISATION, "organisation", "Organisation"), (WORKING_GROUP, "workingGroup", "WorkingGroup")],
+    [
+        (ORGANISATION, "organisation", "Organisation"),
+        (WORKING_GROUP, "workingGroup", "WorkingGroup"),
+    ],
 )
 async def test_unknown_slug_or_id_is_null(gql, demo, issue_token, query, field, type_name) -> None:
     token = reader_token(demo, issue_token)
@@ -292,7 +305,10 @@ async def test_unknown_slug_or_id_is_null(gql, demo, issue_token, query, field, 
 
 @pytest.mark.parametrize(
     ("query", "field", "type_name"),
-    [(ORGANISATION, "organisation", "Organisation"), (WORKING_GROUP, "workingGroup", "WorkingGroup")],
+    [
+        (ORGANISATION, "organisation", "Organisation"),
+        (WORKING_GROUP, "workingGroup", "WorkingGroup"),
+    ],
 )
 @pytest.mark.parametrize("variables", [{}, {"slug": None, "id": None}, {"slug": "x", "id": "ID"}])
 async def test_exactly_one_of_slug_or_id(
@@ -376,7 +392,9 @@ async def test_node_resolves_organisations_groups_and_memberships(gql, demo, iss
     group = await gql(NODE, {"id": group_id}, token=token)
     seat = await gql(NODE, {"id": membership_id}, token=token)
 
-    assert org == {"data": {"node": {"__typename": "Organisation", "id": org_id, "slug": "city-police"}}}
+    assert org == {
+        "data": {"node": {"__typename": "Organisation", "id": org_id, "slug": "city-police"}}
+    }
     assert group == {
         "data": {
             "node": {"__typename": "WorkingGroup", "id": group_id, "slug": "consumer-electronics"}
@@ -395,25 +413,39 @@ async def test_node_resolves_organisations_groups_and_memberships(gql, demo, iss
     }
 
 
-async def test_node_shows_a_person_only_to_their_own_organisation(gql, demo, issue_token, session) -> None:
+async def test_node_shows_a_person_only_to_their_own_organisation(
+    gql, demo, issue_token, session
+) -> None:
     ada = await repo.person_by_email(session, "analyst@acme-motors.example")
     assert ada is not None
     person_id = to_global_id("Person", ada.id)
 
-    colleague = await gql(NODE, {"id": person_id}, token=issue_token(demo["orgs"]["acme-motors"], "indicators:read"))
+    colleague = await gql(
+        NODE, {"id": person_id}, token=issue_token(demo["orgs"]["acme-motors"], "indicators:read")
+    )
     outsider = await gql(NODE, {"id": person_id}, token=reader_token(demo, issue_token))
 
     assert colleague == {
         "data": {
-            "node": {"__typename": "Person", "id": person_id, "email": "analyst@acme-motors.example"}
+            "node": {
+                "__typename": "Person",
+                "id": person_id,
+                "email": "analyst@acme-motors.example",
+            }
         }
     }
     assert outsider == {"data": {"node": None}}
 
 
-@pytest.mark.parametrize("type_name", ["Organisation", "WorkingGroup", "Membership", "Person", "Spaceship"])
-async def test_node_of_a_well_formed_unknown_id_is_null(gql, demo, issue_token, type_name: str) -> None:
-    result = await gql(NODE, {"id": to_global_id(type_name, uuid.uuid4())}, token=reader_token(demo, issue_token))
+@pytest.mark.parametrize(
+    "type_name", ["Organisation", "WorkingGroup", "Membership", "Person", "Spaceship"]
+)
+async def test_node_of_a_well_formed_unknown_id_is_null(
+    gql, demo, issue_token, type_name: str
+) -> None:
+    result = await gql(
+        NODE, {"id": to_global_id(type_name, uuid.uuid4())}, token=reader_token(demo, issue_token)
+    )
 
     assert result == {"data": {"node": None}}
 
@@ -459,7 +491,9 @@ async def test_members_walk_every_page(gql, demo, issue_token) -> None:
     infos = []
     after = None
     while True:
-        result = await gql(GROUP_MEMBERS, {"slug": "automotive-parts", "first": 2, "after": after}, token=token)
+        result = await gql(
+            GROUP_MEMBERS, {"slug": "automotive-parts", "first": 2, "after": after}, token=token
+        )
         members = result["data"]["workingGroup"]["members"]
         assert members["totalCount"] == 5
         seen.extend(e["node"]["organisation"]["slug"] for e in members["edges"])
@@ -484,7 +518,9 @@ async def test_working_groups_of_an_organisation_with_their_roles(gql, demo, iss
 
     seats = shopmart["data"]["organisation"]["workingGroups"]
     assert seats["totalCount"] == 3
-    assert sorted((e["node"]["workingGroup"]["slug"], e["node"]["role"]) for e in seats["edges"]) == [
+    assert sorted(
+        (e["node"]["workingGroup"]["slug"], e["node"]["role"]) for e in seats["edges"]
+    ) == [
         ("automotive-parts", "MEMBER"),
         ("consumer-electronics", "MEMBER"),
         ("luxury-goods", "MEMBER"),
@@ -503,7 +539,8 @@ async def test_working_groups_of_an_organisation_with_their_roles(gql, demo, iss
     assert last["pageInfo"]["hasNextPage"] is False
     assert last["pageInfo"]["hasPreviousPage"] is True
     roles = {
-        e["node"]["workingGroup"]["slug"]: e["node"]["role"] for e in police["edges"] + last["edges"]
+        e["node"]["workingGroup"]["slug"]: e["node"]["role"]
+        for e in police["edges"] + last["edges"]
     }
     assert roles == {
         "automotive-parts": "MEMBER",
@@ -513,7 +550,9 @@ async def test_working_groups_of_an_organisation_with_their_roles(gql, demo, iss
 
 
 async def test_nested_first_over_the_maximum_is_bad_input(gql, demo, issue_token) -> None:
-    result = await gql(GROUP_MEMBERS, {"slug": "luxury-goods", "first": 101}, token=reader_token(demo, issue_token))
+    result = await gql(
+        GROUP_MEMBERS, {"slug": "luxury-goods", "first": 101}, token=reader_token(demo, issue_token)
+    )
 
     assert result["data"] == {"workingGroup": None}
     error = only_error(result)
@@ -526,7 +565,9 @@ async def test_nested_first_over_the_maximum_is_bad_input(gql, demo, issue_token
 async def test_nested_garbage_cursor_is_bad_input(gql, demo, issue_token, after: str) -> None:
     """A cursor of another list (here a slug cursor of `organisations`) is as bad as noise."""
     result = await gql(
-        GROUP_MEMBERS, {"slug": "luxury-goods", "first": 2, "after": after}, token=reader_token(demo, issue_token)
+        GROUP_MEMBERS,
+        {"slug": "luxury-goods", "first": 2, "after": after},
+        token=reader_token(demo, issue_token),
     )
 
     assert result["data"] == {"workingGroup": None}
@@ -539,7 +580,9 @@ async def test_nested_garbage_cursor_is_bad_input(gql, demo, issue_token, after:
 
 
 @pytest.mark.parametrize(("org_slug", "email", "display_name"), PEOPLE)
-async def test_me_with_a_person_token(gql, demo, issue_token, session, org_slug, email, display_name) -> None:
+async def test_me_with_a_person_token(
+    gql, demo, issue_token, session, org_slug, email, display_name
+) -> None:
     person = await repo.person_by_email(session, email)
     token = issue_token(demo["orgs"][org_slug], "org:admin indicators:read", person=person)
 
@@ -582,8 +625,12 @@ async def test_me_without_a_token_is_null(gql, demo) -> None:
 ANONYMOUS_QUERIES = [
     pytest.param("{ organisations { totalCount } }", None, id="organisations"),
     pytest.param("{ workingGroups { totalCount } }", None, id="workingGroups"),
-    pytest.param('{ organisation(slug: "acme-motors") { slug } }', {"organisation": None}, id="organisation"),
-    pytest.param('{ workingGroup(slug: "luxury-goods") { slug } }', {"workingGroup": None}, id="workingGroup"),
+    pytest.param(
+        '{ organisation(slug: "acme-motors") { slug } }', {"organisation": None}, id="organisation"
+    ),
+    pytest.param(
+        '{ workingGroup(slug: "luxury-goods") { slug } }', {"workingGroup": None}, id="workingGroup"
+    ),
     pytest.param('{ node(id: "T3JnYW5pc2F0aW9uOjA") { id } }', {"node": None}, id="node"),
 ]
 
@@ -618,7 +665,7 @@ def tamper_signature(token: str) -> str:
     header, payload, signature = token.split(".")
     middle = len(signature) // 2
     flipped = "A" if signature[middle] != "A" else "B"
-    return f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1:]}"
+    return f"{header}.{payload}.{signature[:middle]}{flipped}{signature[middle + 1 :]}"
 
 
 def grant_for(org: Any, scopes: str = "admin") -> TokenGrant:
@@ -712,9 +759,36 @@ async def test_a_token_for_another_audience_is_refused(app, client, demo, settin
 
 
 @pytest.mark.parametrize("authorization", ["Basic dXNlcjpwYXNz", "Bearer ", "Bearer not.a.jwt"])
-async def test_a_malformed_authorization_header_is_refused(client, demo, authorization: str) -> None:
+async def test_a_malformed_authorization_header_is_refused(
+    client, demo, authorization: str
+) -> None:
     response = await post_with(client, authorization)
 
     assert response.status_code == 401
     assert response.json()["detail"]
     assert response.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+
+
+async def test_sibling_fields_share_the_request_session(gql, demo, issue_token) -> None:
+    """Top-level fields resolve concurrently on one session: none may race to open it."""
+    query = """
+    {
+      a: organisation(slug: "acme-motors") { slug }
+      b: workingGroup(slug: "luxury-goods") { slug }
+      c: organisations(first: 1) { totalCount }
+      d: workingGroups(first: 1) { totalCount }
+      e: me { organisation { slug } }
+    }
+    """
+
+    result = await gql(query, token=reader_token(demo, issue_token))
+
+    assert result == {
+        "data": {
+            "a": {"slug": "acme-motors"},
+            "b": {"slug": "luxury-goods"},
+            "c": {"totalCount": len(ORG_SLUGS)},
+            "d": {"totalCount": 3},
+            "e": {"organisation": {"slug": "shopmart"}},
+        }
+    }
