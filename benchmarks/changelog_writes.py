@@ -58,7 +58,11 @@ async def through_change_log(url: str, transactions: int, writers: int) -> float
 async def bare_inserts(url: str, transactions: int, writers: int) -> float:
     engine = make_engine(url, pool_size=writers + 2)
     async with engine.begin() as conn:
-        await conn.execute(text("CREATE TABLE bench_bare (seq INTEGER PRIMARY KEY, kind VARCHAR(64), object_id VARCHAR(64))"))
+        await conn.execute(
+            text(
+                "CREATE TABLE bench_bare (seq INTEGER PRIMARY KEY, kind VARCHAR(64), object_id VARCHAR(64))"
+            )
+        )
     per = transactions // writers
     counter = iter(range(1, transactions + 1))
 
@@ -112,8 +116,12 @@ async def main() -> None:
     args = parser.parse_args()
     print(f"{args.transactions} committed transactions from {args.writers} concurrent writers")
     with tempfile.TemporaryDirectory() as tmp:
-        await measure("sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", args.transactions, args.writers)
-    pg = os.environ.get("ALLIANCE_BENCH_DATABASE_URL") or os.environ.get("ALLIANCE_TEST_DATABASE_URL")
+        await measure(
+            "sqlite", f"sqlite+aiosqlite:///{tmp}/bench.db", args.transactions, args.writers
+        )
+    pg = os.environ.get("ALLIANCE_BENCH_DATABASE_URL") or os.environ.get(
+        "ALLIANCE_TEST_DATABASE_URL"
+    )
     if pg:
         base = normalise_database_url(pg)
         url, name = await scratch_postgres(base)

@@ -112,8 +112,7 @@ def seat(demo: dict[str, Any], group: str, org: str, role: str | None = None) ->
 
 async def row_counts(session: Any) -> dict[str, int]:
     return {
-        table: int(await session.scalar(text(f"SELECT count(*) FROM {table}")))  # noqa: S608
-        for table in TABLES
+        table: int(await session.scalar(text(f"SELECT count(*) FROM {table}"))) for table in TABLES
     }
 
 
