@@ -230,7 +230,10 @@ def token_issue(
     user: Annotated[
         str | None, typer.Option(help="E-mail of a person of that organisation.")
     ] = None,
-    ttl: Annotated[str, typer.Option(help="Lifetime: seconds or 15m, 1h, 7d.")] = "1h",
+    ttl: Annotated[
+        str | None,
+        typer.Option(help="Lifetime: seconds or 15m, 1h, 7d (default ALLIANCE_TOKEN_TTL_SECONDS)."),
+    ] = None,
     json_out: JsonOption = False,
 ) -> None:
     """Print an RFC 9068 access token signed with the instance key."""
@@ -246,7 +249,9 @@ def token_issue(
         raise fail(
             f"unknown scope(s) {', '.join(bad) or '(none given)'}; known: {', '.join(SCOPES)}", 2
         )
-    seconds = parse_ttl(ttl)
+    seconds = parse_ttl(ttl) if ttl else settings.token.ttl_seconds
+    if not 60 <= seconds <= 30 * 86400:
+        raise fail("--ttl must be between 1 minute and 30 days", 2)
 
     async def find(session: Any) -> TokenGrant:
         organisation = await repo.organisation_by_slug(session, org)
