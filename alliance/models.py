@@ -1,6 +1,7 @@
 """Imports every model module so the metadata (and the session hooks) are complete."""
 
 import alliance.jobs  # noqa: F401,E402
+from alliance.audit import models as audit_models  # noqa: F401
 from alliance.changelog import models as changelog_models  # noqa: F401
 from alliance.changelog import service as changelog_service  # noqa: F401
 from alliance.db import Base
