@@ -147,15 +147,10 @@ async def windowed_memberships(
         .where(ranked.c.rank <= limit + 1)
         .order_by(owner, Membership.id)
     )
-    totals = dict(
-        (
-            await session.execute(
-                select(owner, func.count()).where(owner.in_(owner_ids)).group_by(owner)
-            )
-        )
-        .tuples()
-        .all()
+    counted = await session.execute(
+        select(owner, func.count()).where(owner.in_(owner_ids)).group_by(owner)
     )
+    totals: dict[uuid.UUID, int] = {row[0]: row[1] for row in counted}
     result: dict[uuid.UUID, tuple[list[Membership], int]] = {
         oid: ([], totals.get(oid, 0)) for oid in owner_ids
     }
