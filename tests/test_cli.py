@@ -220,7 +220,13 @@ def test_token_ttl(cli: Cli, ttl: str, seconds: int) -> None:
 
 def test_default_ttl_comes_from_the_setting(cli: Cli) -> None:
     result = cli(
-        "token", "issue", "--org", "acme-motors", "--scopes", "admin", ALLIANCE_TOKEN_TTL_SECONDS="120"
+        "token",
+        "issue",
+        "--org",
+        "acme-motors",
+        "--scopes",
+        "admin",
+        ALLIANCE_TOKEN_TTL_SECONDS="120",
     )
     assert result.returncode == 0, result.stderr
     claims = cli.verify(result.stdout.strip())
