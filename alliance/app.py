@@ -17,16 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance import health
 from alliance.auth.bearer import principal_from_header
-from alliance.auth.keys import load_key_ring
+from alliance.auth.keys import ReloadingKeyRing
+from alliance.auth.revocations import token_revoked
+from alliance.auth.route_access import ANONYMOUS, PER_GRAPHQL_FIELD, declare, mark_framework_routes
 from alliance.auth.tokens import InvalidToken
 from alliance.changelog import service as changelog
 from alliance.config import Settings, load_settings
 from alliance.db import make_engine, make_sessionmaker, utcnow
 from alliance.jobs import SENDER_KEY, JobSender
-from alliance.observability.context import set_actor
+from alliance.observability.context import Caller, set_caller
 from alliance.observability.logging import configure_logging
 from alliance.observability.metrics import Metrics
 from alliance.observability.middleware import RequestContextMiddleware
+from alliance.ratelimit.limiter import RateLimiter
+from alliance.ratelimit.middleware import RateLimitMiddleware
 from alliance.system import service as system
 
 
@@ -38,6 +42,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. Tests may hand in a sessionmaker (e.g. bound to a rolled-back
     connection) and a job sender; otherwise both are built in the lifespan."""
+    from alliance.auth.http import oauth_router
     from schema.graphql_app import graphql_router
     from search.status import search_status
 
@@ -47,7 +52,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log)
-        app.state.keys = load_key_ring(pem=settings.signing.key, key_file=settings.signing_key_file)
+        app.state.keys = ReloadingKeyRing(
+            pem=settings.signing.key, key_file=settings.signing_key_file
+        )
         engine = None
         if sessions is None:
             engine = make_engine(settings.database_url, pool_size=settings.database.pool_size)
@@ -58,6 +65,7 @@ def create_app(
         try:
             yield
         finally:
+            await app.state.rate_limiter.aclose()
             if engine is not None:
                 await engine.dispose()
 
@@ -66,14 +74,19 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    mark_framework_routes(app)
+    # Added first, so it runs inside the request context: a 429 carries a request id and is
+    # counted in the metrics. ``app.state.rate_limiter.set_override`` sets per-client limits.
+    app.state.rate_limiter = RateLimiter.from_settings(settings.ratelimit)
+    app.add_middleware(RateLimitMiddleware, limiter=app.state.rate_limiter)
     # Also answers unexpected errors (a masked 500 carrying the request id).
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/healthz", include_in_schema=False, dependencies=declare(ANONYMOUS))
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", include_in_schema=False)
+    @app.get("/readyz", include_in_schema=False, dependencies=declare(ANONYMOUS))
     async def readyz(request: Request) -> JSONResponse:
         result = await health.readiness(
             settings, request.app.state.sessions, lambda: search_status(settings)
@@ -81,7 +94,7 @@ def create_app(
         body = {"status": "ready" if result.ready else "not_ready", "checks": result.checks}
         return JSONResponse(body, status_code=200 if result.ready else 503)
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=declare(ANONYMOUS))
     async def prometheus(request: Request) -> Response:
         async def refresh(m: Metrics) -> None:
             async with request.app.state.sessions() as session:
@@ -93,15 +106,18 @@ def create_app(
 
         return Response(await metrics.render(refresh), media_type=metrics.content_type)
 
-    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    @app.get("/.well-known/jwks.json", include_in_schema=False, dependencies=declare(ANONYMOUS))
     async def jwks(request: Request) -> dict[str, Any]:
         return request.app.state.keys.public_jwks()
 
-    app.include_router(graphql_router(settings), prefix="/graphql")
+    app.include_router(
+        graphql_router(settings), prefix="/graphql", dependencies=declare(PER_GRAPHQL_FIELD)
+    )
+    app.include_router(oauth_router())
     return app
 
 
-def authenticate(request: Request):  # type: ignore[no-untyped-def]
+async def authenticate(request: Request):  # type: ignore[no-untyped-def]
     """The caller of this request, or None; a bad token is a 401 that names the reason."""
     settings: Settings = request.app.state.settings
     try:
@@ -111,6 +127,10 @@ def authenticate(request: Request):  # type: ignore[no-untyped-def]
             issuer=settings.base_url,
             audience=settings.token_audience,
         )
+        if principal is not None and await token_revoked(
+            request.app.state.sessions, principal.token_id
+        ):
+            raise InvalidToken("token has been revoked")
     except InvalidToken as exc:
         raise HTTPException(
             status_code=401,
@@ -119,7 +139,16 @@ def authenticate(request: Request):  # type: ignore[no-untyped-def]
                 "WWW-Authenticate": f'Bearer error="invalid_token", error_description="{exc}"'
             },
         ) from exc
-    set_actor(principal.actor if principal else None)
+    set_caller(
+        Caller(
+            actor=principal.actor,
+            organisation_id=principal.organisation_id,
+            person_id=principal.person_id,
+            client_id=principal.client_id,
+        )
+        if principal
+        else None
+    )
     return principal
 
 

@@ -18,6 +18,8 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from alliance.audit.cli import audit_app
+from alliance.auth.cli import client_app, issuer_app, keys_app, user_app
 from alliance.config import Settings, SettingsError, load_settings
 
 T = TypeVar("T")
@@ -31,6 +33,11 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(schema_app, name="schema")
+app.add_typer(client_app, name="client")
+app.add_typer(user_app, name="user")
+app.add_typer(issuer_app, name="issuer")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

@@ -118,6 +118,41 @@ class SigningSettings(BaseSettings):
         return value or None
 
 
+class OAuthSettings(BaseSettings):
+    """The authorization server: lifetimes, and how member issuers' JWKS URLs are fetched."""
+
+    model_config = _config("ALLIANCE_OAUTH_")
+
+    code_ttl_seconds: int = Field(120, ge=10, le=600)
+    refresh_ttl_seconds: int = Field(30 * 24 * 3600, ge=300, le=365 * 24 * 3600)
+    # Fetching a member's JWKS must not become a way to reach our own network.
+    allow_private_jwks_hosts: bool = False
+    jwks_timeout_seconds: float = Field(5.0, gt=0, le=60)
+    jwks_max_bytes: int = Field(64 * 1024, ge=1024, le=4 * 1024 * 1024)
+    jwks_cache_seconds: int = Field(3600, ge=0, le=7 * 24 * 3600)
+
+
+class RateLimitSettings(BaseSettings):
+    """Token buckets per client (or per IP address for anonymous callers)."""
+
+    model_config = _config("ALLIANCE_RATELIMIT_")
+
+    enabled: bool = True
+    requests_per_minute: int = Field(600, ge=1, le=1_000_000)
+    burst: int = Field(100, ge=1, le=100_000)
+    # Empty: buckets in this process (embedded). redis://…: shared by every API process.
+    url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be empty (in-process) or a redis://, rediss:// or unix:// URL")
+        return value
+
+
 class GraphQLSettings(BaseSettings):
     model_config = _config("ALLIANCE_GRAPHQL_")
 
@@ -146,7 +181,9 @@ class Settings(BaseModel):
     worker: WorkerSettings
     token: TokenSettings
     signing: SigningSettings
+    oauth: OAuthSettings
     graphql: GraphQLSettings
+    ratelimit: RateLimitSettings
     log: LogSettings
 
     model_config = {"arbitrary_types_allowed": True}
@@ -193,7 +230,9 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "worker": WorkerSettings,
     "token": TokenSettings,
     "signing": SigningSettings,
+    "oauth": OAuthSettings,
     "graphql": GraphQLSettings,
+    "ratelimit": RateLimitSettings,
     "log": LogSettings,
 }
 

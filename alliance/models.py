@@ -2,6 +2,8 @@
 
 import alliance.jobs  # noqa: F401,E402
 from alliance.audit import models as audit_models  # noqa: F401
+from alliance.audit import service as audit_service  # noqa: F401  (its commit hook)
+from alliance.auth import models as auth_models  # noqa: F401
 from alliance.changelog import models as changelog_models  # noqa: F401
 from alliance.changelog import service as changelog_service  # noqa: F401
 from alliance.db import Base

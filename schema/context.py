@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
 from alliance.auth.principal import Principal
 from alliance.config import Settings
+from schema.audit.denials import DenialLog
 from schema.dataloaders import Loaders
 
 
@@ -15,12 +16,16 @@ class Context(BaseContext):
         self,
         *,
         session: AsyncSession,
+        sessions: async_sessionmaker[AsyncSession],
         principal: Principal | None,
         settings: Settings,
         request_id: str,
     ) -> None:
         super().__init__()
         self.session = session
+        # For writes that must outlive this request's transaction (audited denials).
+        self.sessions = sessions
+        self.denials = DenialLog()
         self.principal = principal
         self.settings = settings
         self.request_id = request_id

@@ -10,8 +10,11 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
+from alliance.auth.principal import Principal
 from alliance.orgs import repository as orgs_repo
 from alliance.orgs.models import Membership, Organisation, Person, WorkingGroup
+from alliance.sharing.policy import Viewer
+from alliance.sharing.service import load_viewer
 
 T = TypeVar("T")
 
@@ -48,6 +51,13 @@ def _windows(session: AsyncSession, owner_column: str) -> DataLoader[WindowKey, 
     return DataLoader(load_fn=load)
 
 
+def _viewers(session: AsyncSession) -> DataLoader[Principal | None, Viewer]:
+    async def load(principals: list[Principal | None]) -> list[Viewer]:
+        return [await load_viewer(session, p) for p in principals]
+
+    return DataLoader(load_fn=load)
+
+
 class Loaders:
     def __init__(self, session: AsyncSession) -> None:
         self.organisation: DataLoader[uuid.UUID, Organisation | None] = _by_id(
@@ -62,3 +72,5 @@ class Loaders:
         self.person: DataLoader[uuid.UUID, Person | None] = _by_id(session, orgs_repo.people_by_ids)
         self.members_of_group = _windows(session, "working_group_id")
         self.groups_of_organisation = _windows(session, "organisation_id")
+        # The caller as the sharing policy sees it: loaded once per request (and after a write).
+        self.viewer: DataLoader[Principal | None, Viewer] = _viewers(session)

@@ -27,6 +27,7 @@ def graphql_router(settings: Settings) -> GraphQLRouter:
             await session.connection()
             yield Context(
                 session=session,
+                sessions=request.app.state.sessions,
                 principal=principal,
                 settings=settings,
                 request_id=current_request_id() or "",

@@ -10,7 +10,8 @@ from strawberry.types import Info
 
 from alliance.auth.principal import Principal
 from alliance.db import commit
-from alliance.errors import DomainError
+from alliance.errors import DomainError, Forbidden
+from schema.audit.denials import deny
 from schema.errors import Error, to_error
 
 R = TypeVar("R")
@@ -25,6 +26,8 @@ async def run_mutation(
         result = await work(session, context.principal)
     except DomainError as exc:
         await session.rollback()
+        if isinstance(exc, Forbidden):
+            deny(info, exc.code, exc.message)
         return to_error(exc)
     except BaseException:
         await session.rollback()

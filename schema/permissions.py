@@ -14,8 +14,10 @@ import strawberry
 from strawberry.extensions import FieldExtension
 from strawberry.types import Info
 
+from alliance import errors as domain
 from alliance.auth.principal import Principal
 from alliance.errors import InvalidInput
+from schema.audit.denials import deny
 from schema.errors import Forbidden, PublicError, bad_input, unauthenticated
 
 
@@ -50,7 +52,8 @@ def scopes(*names: str) -> Access:
 
 
 class AccessExtension(FieldExtension):
-    """Enforces an :class:`Access`; on mutations a denial is a ``Forbidden`` result, on queries an error."""
+    """Enforces an :class:`Access`; on mutations a denial is a ``Forbidden`` result, on queries an
+    error. Every denial is audited, as is a query whose service refuses with ``Forbidden``."""
 
     def __init__(self, access: Access, *, returns_errors: bool) -> None:
         self.access = access
@@ -61,11 +64,13 @@ class AccessExtension(FieldExtension):
     ) -> Any:
         denial = self.access.denial(info.context.principal)
         if denial == "UNAUTHENTICATED":
+            deny(info, denial, "authentication required")
             if self.returns_errors:
                 return Forbidden(message="authentication required", code="UNAUTHENTICATED")
             raise unauthenticated()
         if denial is not None:
             message = f"{info.field_name} {self.access.describe()}"
+            deny(info, denial, message)
             if self.returns_errors:
                 return Forbidden(message=message, code="FORBIDDEN")
             raise PublicError(message, "FORBIDDEN")
@@ -75,6 +80,12 @@ class AccessExtension(FieldExtension):
             if self.returns_errors:
                 raise
             raise bad_input(exc) from exc
+        except domain.Forbidden as exc:
+            # Mutations turn it into a typed result (and audit it) in ``run_mutation``.
+            if self.returns_errors:
+                raise
+            deny(info, exc.code, exc.message)
+            raise PublicError(exc.message, "FORBIDDEN") from exc
 
 
 def query_field(access: Access, **kwargs: Any) -> Any:

@@ -13,6 +13,9 @@ from strawberry.types import Info
 from alliance.config import GraphQLSettings
 from alliance.errors import InvalidInput
 from alliance.observability.context import current_request_id, set_operation
+from schema.audit.denials import AuditDenials
+from schema.audit.queries import AuditQuery
+from schema.changelog.queries import ChangelogQuery
 from schema.errors import PublicError, bad_input
 from schema.limits import cost_rule
 from schema.orgs.mutations.add_working_group_member import AddWorkingGroupMember
@@ -29,7 +32,7 @@ logger = logging.getLogger("alliance.graphql")
 
 
 @strawberry.type
-class Query(OrgsQuery):
+class Query(OrgsQuery, ChangelogQuery, AuditQuery):
     @query_field(AUTHENTICATED, description="Any object by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         try:
@@ -129,6 +132,7 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
             lambda: AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),
             MaskUnexpectedErrors,
             OperationLabel,
+            AuditDenials,
         ],
     )
 

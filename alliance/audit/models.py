@@ -15,8 +15,10 @@ class AuditEntry(Base):
 
     __tablename__ = "audit_log"
 
+    # Assigned by the chain writer (previous + 1, under the chain lock), not by a database
+    # sequence: sequences leave gaps on rollback, and a gap must mean a removed entry.
     seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
     )
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     action: Mapped[str] = mapped_column(String(100))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from alliance.auth.keys import KeyRing
+from alliance.auth.keys import SigningKeys
 from alliance.auth.principal import Principal
 from alliance.auth.tokens import InvalidToken, verify_access_token
 
 
 def principal_from_header(
-    keys: KeyRing, authorization: str | None, *, issuer: str, audience: str
+    keys: SigningKeys, authorization: str | None, *, issuer: str, audience: str
 ) -> Principal | None:
     """None without a header; InvalidToken for a header that is present but not trustworthy."""
     if not authorization:

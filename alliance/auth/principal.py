@@ -16,6 +16,9 @@ class Principal:
     scopes: frozenset[str]
     token_id: str
     person_id: uuid.UUID | None = None
+    # The working groups the token is limited to (its client's); None: every group the
+    # organisation sits in. The sharing policy drops seats outside it.
+    working_group_ids: frozenset[uuid.UUID] | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -28,6 +31,7 @@ class Principal:
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         person = claims.get("person")
+        groups = claims.get("wg")
         return cls(
             organisation_id=uuid.UUID(str(claims["org"])),
             organisation_slug=str(claims.get("org_slug", "")),
@@ -36,4 +40,7 @@ class Principal:
             scopes=frozenset(str(claims["scope"]).split()),
             token_id=str(claims["jti"]),
             person_id=uuid.UUID(person) if person else None,
+            working_group_ids=frozenset(uuid.UUID(str(g)) for g in groups)
+            if isinstance(groups, list)
+            else None,
         )

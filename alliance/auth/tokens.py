@@ -10,7 +10,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from alliance.auth.keys import ALGORITHM, KeyRing
+from alliance.auth.keys import ALGORITHM, SigningKeys
 
 TOKEN_TYPE = "at+jwt"
 
@@ -27,10 +27,12 @@ class TokenGrant:
     organisation_slug: str
     scopes: tuple[str, ...]
     person_id: uuid.UUID | None = None
+    # The working groups the token may act in (claim ``wg``); None: not restricted by the token.
+    working_group_ids: tuple[uuid.UUID, ...] | None = None
 
 
 def issue_access_token(
-    keys: KeyRing,
+    keys: SigningKeys,
     grant: TokenGrant,
     *,
     issuer: str,
@@ -53,6 +55,8 @@ def issue_access_token(
     }
     if grant.person_id is not None:
         claims["person"] = str(grant.person_id)
+    if grant.working_group_ids is not None:
+        claims["wg"] = [str(g) for g in grant.working_group_ids]
     header = {"alg": ALGORITHM, "typ": TOKEN_TYPE, "kid": keys.kid}
     return jwt.encode(header, claims, keys.current, algorithms=[ALGORITHM]), claims
 
@@ -61,7 +65,7 @@ _REQUIRED = ("iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope", "or
 
 
 def verify_access_token(
-    keys: KeyRing, token: str, *, issuer: str, audience: str, now: int | None = None
+    keys: SigningKeys, token: str, *, issuer: str, audience: str, now: int | None = None
 ) -> dict[str, Any]:
     try:
         decoded = jwt.decode(token, keys.verifying, algorithms=[ALGORITHM])
@@ -92,4 +96,13 @@ def verify_access_token(
         uuid.UUID(str(claims["org"]))
     except ValueError as exc:
         raise InvalidToken("token org claim is not an organisation id") from exc
+    if "wg" in claims:
+        groups = claims["wg"]
+        try:
+            if not isinstance(groups, list):
+                raise ValueError("not a list")
+            for group in groups:
+                uuid.UUID(str(group))
+        except ValueError as exc:
+            raise InvalidToken("token wg claim is not a list of working-group ids") from exc
     return dict(claims)

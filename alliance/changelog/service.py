@@ -18,6 +18,7 @@ from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
+from alliance.audit import service as audit
 from alliance.changelog.models import ChangeLogEntry, Operation
 from alliance.db import AllianceSession, utcnow
 from alliance.observability.context import current_actor, current_request_id
@@ -70,7 +71,10 @@ def pending_changes(session: AsyncSession) -> Sequence[Change]:
     return tuple(session.sync_session.info.get(_PENDING, ()))
 
 
-@event.listens_for(AllianceSession, "before_commit")
+# insert=True: this hook runs before every other before_commit hook, so the audit entries
+# it adds are written by the audit log's hook after it, and writers always take the change
+# log's lock before the audit log's (never the reverse, which could deadlock).
+@event.listens_for(AllianceSession, "before_commit", insert=True)
 def _write_pending_changes(session: Session) -> None:
     changes: list[Change] = session.info.pop(_PENDING, [])
     if not changes:
@@ -96,6 +100,20 @@ def _write_pending_changes(session: Session) -> None:
         for c in changes
     ]
     session.execute(insert(ChangeLogEntry), rows)
+    for c in changes:
+        audit.record(
+            session,
+            action=f"{c.kind}.{c.operation.value.lower()}",
+            target_kind=c.kind,
+            target_id=c.object_id,
+            detail={
+                "version": c.version,
+                "distribution": c.distribution,
+                "tlp": c.tlp,
+                "owner_org_id": c.owner_org_id,
+                "working_group_id": c.working_group_id,
+            },
+        )
 
 
 async def write_pending_changes(session: AsyncSession) -> None:

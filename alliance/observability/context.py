@@ -12,11 +12,22 @@ from contextvars import ContextVar, Token
 from dataclasses import dataclass
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as the audit log records it (filled in from a verified token)."""
+
+    actor: str
+    organisation_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    client_id: str | None = None
+
+
 @dataclass
 class RequestState:
     request_id: str
     actor: str | None = None
     operation: str | None = None
+    caller: Caller | None = None
 
 
 _state: ContextVar[RequestState | None] = ContextVar("alliance_request_state", default=None)
@@ -53,6 +64,19 @@ def set_actor(actor: str | None) -> None:
     state = _state.get()
     if state is not None:
         state.actor = actor
+
+
+def current_caller() -> Caller | None:
+    state = _state.get()
+    return state.caller if state else None
+
+
+def set_caller(caller: Caller | None) -> None:
+    """Set the caller and, with it, the actor."""
+    state = _state.get()
+    if state is not None:
+        state.caller = caller
+        state.actor = caller.actor if caller else None
 
 
 def set_operation(operation: str) -> None:

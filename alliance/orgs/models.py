@@ -3,7 +3,17 @@ from __future__ import annotations
 import enum
 import uuid
 
-from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from alliance.db import Base, TimestampedMixin, new_id
@@ -49,6 +59,10 @@ class Person(TimestampedMixin, Base):
     )
     email: Mapped[str] = mapped_column(String(320), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
+    # A local account (argon2 hash); people vouched for by their organisation's issuer have none.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    org_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class WorkingGroup(TimestampedMixin, Base):

@@ -617,6 +617,8 @@ ANONYMOUS_QUERIES = [
         '{ workingGroup(slug: "luxury-goods") { slug } }', {"workingGroup": None}, id="workingGroup"
     ),
     pytest.param('{ node(id: "T3JnYW5pc2F0aW9uOjA") { id } }', {"node": None}, id="node"),
+    pytest.param("{ changes { totalCount } }", None, id="changes"),
+    pytest.param("{ auditLog { totalCount } }", None, id="auditLog"),
 ]
 
 

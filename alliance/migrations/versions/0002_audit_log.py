@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column(
             "seq",
             sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
+            autoincrement=False,
             nullable=False,
         ),
         sa.Column("occurred_at", alliance.db.UTCDateTime(timezone=True), nullable=False),
