@@ -16,6 +16,9 @@ class Operation(enum.StrEnum):
     UPDATE = "UPDATE"
     DELETE = "DELETE"
     REVOKE = "REVOKE"
+    # Shown to a reader who could see the object before this change and cannot after it
+    # (visibility lowered, or the reader's seat ended): drop your copy.
+    REMOVE = "REMOVE"
 
 
 class ChangeLogEntry(Base):
@@ -41,7 +44,37 @@ class ChangeLogEntry(Base):
     tlp: Mapped[TLP] = mapped_column(
         Enum(TLP, native_enum=False, length=16, create_constraint=True)
     )
+    # The visibility before this change, when it narrowed it: readers who saw the object
+    # before and do not now read this row as a removal.
+    prev_owner_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    prev_working_group_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    prev_distribution: Mapped[Distribution | None] = mapped_column(
+        Enum(
+            Distribution,
+            name="prev_distribution",
+            native_enum=False,
+            length=16,
+            create_constraint=True,
+        )
+    )
+    prev_tlp: Mapped[TLP | None] = mapped_column(
+        Enum(TLP, name="prev_tlp", native_enum=False, length=16, create_constraint=True)
+    )
+    # A removal addressed to one organisation only (its seat in the object's group ended).
+    audience_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
     actor: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_change_log_kind_object", "kind", "object_id"),)
+
+
+class ConsumerCursor(Base):
+    """How far one consumer of the change log (search indexer, webhooks, matcher, a peer
+    pull) has got: it resumes after ``seq``."""
+
+    __tablename__ = "consumer_cursor"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
