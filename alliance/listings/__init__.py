@@ -1,0 +1,1 @@
+"""Listing check: the matcher partners call on their listings."""

@@ -1,0 +1,107 @@
+"""The Hamming index finds exactly what a linear scan finds, through adds, removals and
+compaction; property-tested on hashes planted at every distance up to the radius."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from alliance.listings.hamming import HammingIndex, hamming, linear_scan, parse_hex
+
+
+def random_hashes(rng: np.random.Generator, n: int, words: int) -> np.ndarray:
+    return rng.integers(0, 2**64, size=(n, words), dtype=np.uint64)
+
+
+def flip(words: np.ndarray, positions: list[int]) -> np.ndarray:
+    out = words.copy()
+    for p in positions:
+        out[p // 64] ^= np.uint64(1 << (63 - p % 64))
+    return out
+
+
+@pytest.mark.parametrize(("bits", "radius"), [(64, 10), (256, 31)])
+def test_finds_every_planted_neighbour_and_nothing_beyond_the_radius(
+    bits: int, radius: int
+) -> None:
+    rng = np.random.default_rng(7)
+    words = bits // 64
+    hashes = random_hashes(rng, 5000, words)
+    query = hashes[0]
+    # Plant neighbours at every distance 0..radius+3 from the query.
+    planted = {}
+    for distance in range(radius + 4):
+        positions = rng.choice(bits, size=distance, replace=False).tolist()
+        planted[f"near-{distance}"] = flip(query, positions)
+    index = HammingIndex(bits, radius)
+    items = [(f"h{i}", h) for i, h in enumerate(hashes)] + list(planted.items())
+    index.build(items)
+    found = {hit.key: hit.distance for hit in index.search(query)}
+    every = np.array([h for _, h in items], dtype=np.uint64)
+    expected = {items[row][0] for row in linear_scan(every, query, radius)}
+    assert set(found) == expected
+    for distance in range(radius + 4):
+        assert (f"near-{distance}" in found) == (distance <= radius)
+    assert all(found[k] == hamming(dict(items)[k], query) for k in found)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    distances=st.lists(st.integers(0, 40), min_size=1, max_size=12),
+    removed=st.sets(st.integers(0, 11), max_size=4),
+)
+def test_agrees_with_a_linear_scan_through_adds_and_removals(
+    seed: int, distances: list[int], removed: set[int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    base = random_hashes(rng, 300, 4)
+    query = random_hashes(rng, 1, 4)[0]
+    index = HammingIndex(256, 31, overflow_limit=5)
+    index.build((f"b{i}", h) for i, h in enumerate(base))
+    live = {f"b{i}": h for i, h in enumerate(base)}
+    for n, distance in enumerate(distances):
+        h = flip(query, rng.choice(256, size=distance, replace=False).tolist())
+        index.add(f"a{n}", h)  # some of these trigger compaction (limit 5)
+        live[f"a{n}"] = h
+    for n in removed:
+        index.remove(f"a{n}")
+        live.pop(f"a{n}", None)
+    keys = list(live)
+    matrix = np.array([live[k] for k in keys], dtype=np.uint64)
+    expected = {keys[r] for r in linear_scan(matrix, query, 31)}
+    assert {hit.key for hit in index.search(query)} == expected
+    assert len(index) == len(live)
+
+
+def test_replacing_a_key_moves_it() -> None:
+    index = HammingIndex(64, 10)
+    index.build([("a", "0000000000000000")])
+    index.add("a", "ffffffffffffffff")
+    assert [h.key for h in index.search("0000000000000000")] == []
+    assert [(h.key, h.distance) for h in index.search("fffffffffffffffe")] == [("a", 1)]
+
+
+def test_a_narrower_radius_per_query() -> None:
+    index = HammingIndex(64, 10)
+    index.build([("one", "0000000000000001"), ("three", "0000000000000007")])
+    assert [h.key for h in index.search("0000000000000000", radius=2)] == ["one"]
+    assert [h.key for h in index.search("0000000000000000")] == ["one", "three"]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("abc", "16 hex digits"), ("zz" * 8, "not a hexadecimal hash")],
+)
+def test_bad_hashes_are_refused(value: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_hex(value, 64)
+
+
+def test_bad_geometry_is_refused() -> None:
+    with pytest.raises(ValueError, match="multiple of 64"):
+        HammingIndex(100, 3)
+    with pytest.raises(ValueError, match="radius"):
+        HammingIndex(64, 64)
