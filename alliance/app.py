@@ -7,8 +7,10 @@ process, so the domain packages never depend on the layers above them.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -43,7 +45,9 @@ def create_app(
     """Build the app. Tests may hand in a sessionmaker (e.g. bound to a rolled-back
     connection) and a job sender; otherwise both are built in the lifespan."""
     from alliance.auth.http import oauth_router
+    from alliance.listings.http import listings_router
     from schema.graphql_app import graphql_router
+    from search.factory import make_backend
     from search.status import search_status
 
     settings = settings or load_settings()
@@ -62,9 +66,19 @@ def create_app(
             app.state.sessions = make_sessionmaker(engine, **{SENDER_KEY: sender})
         else:
             app.state.sessions = sessions
+        app.state.search = make_backend(settings)
+        # Each API process keeps its own listing matcher, fresh from the change log; it follows
+        # the log only on an engine of its own (a test's single shared connection cannot be
+        # polled beside requests: tests call ``poll_once`` themselves).
+        follow_task = await _start_listing_matcher(app, follow=engine is not None)
         try:
             yield
         finally:
+            if follow_task is not None:
+                follow_task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await follow_task
+            await app.state.search.close()
             await app.state.rate_limiter.aclose()
             if engine is not None:
                 await engine.dispose()
@@ -114,7 +128,37 @@ def create_app(
         graphql_router(settings), prefix="/graphql", dependencies=declare(PER_GRAPHQL_FIELD)
     )
     app.include_router(oauth_router())
+    app.include_router(listings_router())
     return app
+
+
+async def _start_listing_matcher(app: FastAPI, *, follow: bool) -> asyncio.Task[None] | None:
+    from alliance.listings.service import MatcherFollower
+
+    app.state.listing_matcher = None
+
+    async def build() -> MatcherFollower | None:
+        try:
+            app.state.listing_matcher = await MatcherFollower.build(app.state.sessions)
+        except Exception:
+            # An unmigrated database, say: /readyz reports it; the follower retries.
+            logging.getLogger("alliance.listings").warning(
+                "listing matcher not built yet", exc_info=True
+            )
+        return app.state.listing_matcher  # type: ignore[no-any-return]
+
+    follower = await build()
+    if not follow:
+        return None
+
+    async def keep_fresh() -> None:
+        current = follower
+        while current is None:
+            await asyncio.sleep(5)
+            current = await build()
+        await current.run()
+
+    return asyncio.create_task(keep_fresh(), name="listing-matcher")
 
 
 async def authenticate(request: Request):  # type: ignore[no-untyped-def]

@@ -21,6 +21,9 @@ import typer
 from alliance.audit.cli import audit_app
 from alliance.auth.cli import client_app, issuer_app, keys_app, user_app
 from alliance.config import Settings, SettingsError, load_settings
+from alliance.indicators.cli import indicators_app, use_job_sender
+from alliance.rules.cli import rules_app
+from alliance.taxonomy.cli import taxonomy_app
 
 T = TypeVar("T")
 
@@ -30,16 +33,30 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 token_app = typer.Typer(help="Access tokens.", no_args_is_help=True)
 schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+search_app = typer.Typer(help="The search index.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(schema_app, name="schema")
+app.add_typer(search_app, name="search")
 app.add_typer(client_app, name="client")
 app.add_typer(user_app, name="user")
 app.add_typer(issuer_app, name="issuer")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(taxonomy_app, name="taxonomy")
+app.add_typer(rules_app, name="rules")
+app.add_typer(indicators_app, name="indicators")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def _celery_job_sender(settings: Settings) -> Any:
+    from workers.celery_app import CeleryJobSender, make_celery
+
+    return CeleryJobSender(make_celery(settings))
+
+
+use_job_sender(_celery_job_sender)
 
 
 def settings_or_exit() -> Settings:
@@ -202,11 +219,11 @@ def _redacted(url: str) -> str:
 
 @app.command()
 def demo(json_out: JsonOption = False) -> None:
-    """Seed the demo alliance (organisations, working groups, people). Safe to run again."""
+    """Seed the demo alliance (organisations, groups, people, indicators). Safe to run again."""
     from alliance.demo import PEOPLE, seed
 
     settings = settings_or_exit()
-    report = run_with_session(settings, seed)
+    report = run_with_session(settings, lambda session: seed(session, with_indicators=True))
     if json_out:
         typer.echo(json.dumps({"created": report.created, "already_present": report.existing}))
         return
@@ -305,6 +322,26 @@ def schema_export() -> None:
     from schema.schema import export_sdl
 
     sys.stdout.write(export_sdl())
+
+
+@search_app.command("reindex")
+def search_reindex(json_out: JsonOption = False) -> None:
+    """Rebuild the search index from the database and swap it in, with no downtime."""
+    from search.cli import reindex
+
+    code = reindex(settings_or_exit(), json_out=json_out)
+    if code:
+        raise typer.Exit(code)
+
+
+@search_app.command("status")
+def search_status(json_out: JsonOption = False) -> None:
+    """The change-log head, the indexed cursor and the lag between them."""
+    from search.cli import status
+
+    code = status(settings_or_exit(), json_out=json_out)
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:

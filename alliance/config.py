@@ -61,6 +61,9 @@ class SearchSettings(BaseSettings):
     model_config = _config("ALLIANCE_SEARCH_")
 
     url: str | None = None
+    # How often beat asks the indexer to drain the change log, and how many changes a batch takes.
+    index_interval_seconds: float = Field(1.0, ge=0.1, le=3600)
+    index_batch_size: int = Field(500, ge=1, le=10_000)
 
     @field_validator("url")
     @classmethod
@@ -161,6 +164,57 @@ class GraphQLSettings(BaseSettings):
     max_page_size: int = Field(100, ge=1, le=1000)
 
 
+# Half-lives of an indicator's score by type, in days: a seller account is renamed or banned
+# within weeks, a payment account or an address stays in use for months.
+DEFAULT_HALF_LIFE_DAYS: dict[str, float] = {
+    "seller_account": 21,
+    "storefront_url": 21,
+    "listing_url": 14,
+    "domain": 60,
+    "keyword": 180,
+    "brand_misspelling": 365,
+    "phone": 90,
+    "email": 90,
+    "payment_account": 120,
+    "address": 180,
+    "waybill": 30,
+    "image_phash": 120,
+    "image_pdq": 120,
+    "gtin": 365,
+    "serial_pattern": 365,
+    "ip": 30,
+}
+
+
+class IndicatorSettings(BaseSettings):
+    """Scoring and limits of counterfeit indicators.
+
+    ``ALLIANCE_INDICATORS_HALF_LIFE_DAYS`` is a JSON object of the types to change, e.g.
+    ``{"seller_account": 14}``; the other types keep their defaults.
+    """
+
+    model_config = _config("ALLIANCE_INDICATORS_")
+
+    half_life_days: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_HALF_LIFE_DAYS))
+    max_batch_size: int = Field(1000, ge=1, le=10_000)
+    network_max_depth: int = Field(4, ge=1, le=10)
+    network_max_nodes: int = Field(200, ge=2, le=5000)
+    # How often the periodic task marks assertions past their valid_until as expired.
+    expire_every_seconds: float = Field(3600.0, ge=1, le=7 * 24 * 3600)
+    # How often stored assertion scores are recomputed, so they decay with age.
+    score_refresh_every_seconds: float = Field(86400.0, ge=60, le=7 * 24 * 3600)
+
+    @field_validator("half_life_days")
+    @classmethod
+    def _half_lives(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(value) - set(DEFAULT_HALF_LIFE_DAYS))
+        if unknown:
+            raise ValueError(f"unknown indicator types: {', '.join(unknown)}")
+        if any(days <= 0 for days in value.values()):
+            raise ValueError("half-lives must be positive numbers of days")
+        return {**DEFAULT_HALF_LIFE_DAYS, **value}
+
+
 class LogSettings(BaseSettings):
     model_config = _config("ALLIANCE_LOG_")
 
@@ -185,6 +239,7 @@ class Settings(BaseModel):
     graphql: GraphQLSettings
     ratelimit: RateLimitSettings
     log: LogSettings
+    indicators: IndicatorSettings = Field(default_factory=IndicatorSettings)
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -234,6 +289,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "graphql": GraphQLSettings,
     "ratelimit": RateLimitSettings,
     "log": LogSettings,
+    "indicators": IndicatorSettings,
 }
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alliance.indicators.demo import seed_indicators
+from alliance.listings.demo import seed_listings
 from alliance.orgs import repository as repo
 from alliance.orgs import service
 from alliance.orgs.models import MembershipRole, OrganisationKind
@@ -83,7 +85,8 @@ class DemoReport:
     existing: int = 0
 
 
-async def seed(session: AsyncSession) -> DemoReport:
+async def seed(session: AsyncSession, *, with_indicators: bool = False) -> DemoReport:
+    """The directory; ``with_indicators`` adds the demo indicators (``alliance demo`` does)."""
     report = DemoReport()
     orgs = {}
     for slug, name, kind, country in ORGANISATIONS:
@@ -100,6 +103,7 @@ async def seed(session: AsyncSession) -> DemoReport:
         else:
             report.existing += 1
         orgs[slug] = org
+    groups = {}
     for slug, name, sector, charter in WORKING_GROUPS:
         group = await repo.working_group_by_slug(session, slug)
         if group is None:
@@ -111,6 +115,7 @@ async def seed(session: AsyncSession) -> DemoReport:
             report.created.append(f"working group {slug}")
         else:
             report.existing += 1
+        groups[slug] = group
         for org_slug, role in MEMBERSHIPS[slug].items():
             if await repo.membership(session, group.id, orgs[org_slug].id) is None:
                 await service.add_working_group_member(
@@ -135,4 +140,8 @@ async def seed(session: AsyncSession) -> DemoReport:
             report.created.append(f"person {email}")
         else:
             report.existing += 1
+    if with_indicators:
+        report.existing += await seed_indicators(session, orgs, groups, report.created)
+        # The rules and category data the listing check stands on (and its sample catalogue).
+        report.existing += await seed_listings(session, orgs, groups, report.created)
     return report

@@ -7,7 +7,10 @@ from alliance.auth import models as auth_models  # noqa: F401
 from alliance.changelog import models as changelog_models  # noqa: F401
 from alliance.changelog import service as changelog_service  # noqa: F401
 from alliance.db import Base
+from alliance.indicators import models as indicators_models  # noqa: F401
 from alliance.orgs import models as orgs_models  # noqa: F401
+from alliance.rules import models as rules_models  # noqa: F401
 from alliance.system import models as system_models  # noqa: F401
+from alliance.taxonomy import models as taxonomy_models  # noqa: F401
 
 metadata = Base.metadata

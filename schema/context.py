@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.fastapi import BaseContext
 
@@ -20,6 +22,7 @@ class Context(BaseContext):
         principal: Principal | None,
         settings: Settings,
         request_id: str,
+        search: Any = None,
     ) -> None:
         super().__init__()
         self.session = session
@@ -29,6 +32,8 @@ class Context(BaseContext):
         self.principal = principal
         self.settings = settings
         self.request_id = request_id
+        # The search backend the app built in its lifespan (``search.backend.SearchBackend``).
+        self.search = search
         self.loaders = Loaders(session)
 
     def reset_loaders(self) -> None:

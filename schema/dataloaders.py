@@ -15,6 +15,8 @@ from alliance.orgs import repository as orgs_repo
 from alliance.orgs.models import Membership, Organisation, Person, WorkingGroup
 from alliance.sharing.policy import Viewer
 from alliance.sharing.service import load_viewer
+from schema.indicators.dataloaders import IndicatorLoaders
+from schema.rules.dataloaders import RuleLoaders
 
 T = TypeVar("T")
 
@@ -74,3 +76,5 @@ class Loaders:
         self.groups_of_organisation = _windows(session, "organisation_id")
         # The caller as the sharing policy sees it: loaded once per request (and after a write).
         self.viewer: DataLoader[Principal | None, Viewer] = _viewers(session)
+        self.indicators = IndicatorLoaders(session)
+        self.rules = RuleLoaders(session)

@@ -31,8 +31,14 @@ def graphql_router(settings: Settings) -> GraphQLRouter:
                 principal=principal,
                 settings=settings,
                 request_id=current_request_id() or "",
+                search=request.app.state.search,
             )
 
     return GraphQLRouter(
-        build_schema(settings.graphql), context_getter=get_context, graphql_ide="graphiql"
+        build_schema(settings.graphql),
+        context_getter=get_context,
+        graphql_ide="graphiql",
+        # importIndicators takes a file (the GraphQL multipart request spec); strawberry
+        # refuses multipart requests unless told to accept them.
+        multipart_uploads_enabled=True,
     )

@@ -15,9 +15,29 @@ from alliance.errors import InvalidInput
 from alliance.observability.context import current_request_id, set_operation
 from schema.audit.denials import AuditDenials
 from schema.audit.queries import AuditQuery
+from schema.auth.mutations.add_trusted_issuer import AddTrustedIssuer
+from schema.auth.mutations.create_local_user import CreateLocalUser
+from schema.auth.mutations.create_oauth_client import CreateOAuthClient
+from schema.auth.mutations.disable_oauth_client import DisableOAuthClient
+from schema.auth.mutations.enable_oauth_client import EnableOAuthClient
+from schema.auth.mutations.remove_trusted_issuer import RemoveTrustedIssuer
+from schema.auth.mutations.rotate_oauth_client_secret import RotateOAuthClientSecret
+from schema.auth.queries import AuthQuery, resolve_identity_node
 from schema.changelog.queries import ChangelogQuery
 from schema.errors import PublicError, bad_input
+from schema.indicators.mutations.accept_proposal import AcceptProposal
+from schema.indicators.mutations.add_allowlist_entry import AddAllowlistEntry
+from schema.indicators.mutations.import_indicators import ImportIndicators, ImportJobQuery
+from schema.indicators.mutations.propose_correction import ProposeCorrection
+from schema.indicators.mutations.react import React
+from schema.indicators.mutations.reject_proposal import RejectProposal
+from schema.indicators.mutations.remove_allowlist_entry import RemoveAllowlistEntry
+from schema.indicators.mutations.revoke_assertion import RevokeAssertion
+from schema.indicators.mutations.submit_indicator import SubmitIndicator
+from schema.indicators.mutations.submit_indicators import SubmitIndicators
+from schema.indicators.queries import IndicatorsQuery, resolve_indicator_node
 from schema.limits import cost_rule
+from schema.listings.queries import ListingsQuery
 from schema.orgs.mutations.add_working_group_member import AddWorkingGroupMember
 from schema.orgs.mutations.change_working_group_role import ChangeWorkingGroupRole
 from schema.orgs.mutations.create_organisation import CreateOrganisation
@@ -27,12 +47,29 @@ from schema.orgs.queries import OrgsQuery
 from schema.orgs.types import Membership, Organisation, Person, WorkingGroup
 from schema.permissions import AUTHENTICATED, query_field
 from schema.relay import Node, from_global_id
+from schema.rules.mutations.activate_rule import ActivateRule
+from schema.rules.mutations.create_rule import CreateRule
+from schema.rules.mutations.retire_rule import RetireRule
+from schema.rules.mutations.update_rule import UpdateRule
+from schema.rules.queries import RulesQuery, load_rule
+from schema.rules.types import Rule
+from schema.search.queries import SearchQueries
 
 logger = logging.getLogger("alliance.graphql")
 
 
 @strawberry.type
-class Query(OrgsQuery, ChangelogQuery, AuditQuery):
+class Query(
+    OrgsQuery,
+    ChangelogQuery,
+    AuditQuery,
+    AuthQuery,
+    IndicatorsQuery,
+    ImportJobQuery,
+    SearchQueries,
+    RulesQuery,
+    ListingsQuery,
+):
     @query_field(AUTHENTICATED, description="Any object by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         try:
@@ -60,7 +97,11 @@ class Query(OrgsQuery, ChangelogQuery, AuditQuery):
             ):
                 return None
             return Person.from_model(person)
-        return None
+        if type_name == "Rule":
+            return await load_rule(info, raw)
+        if type_name in ("OAuthClient", "TrustedIssuer"):
+            return await resolve_identity_node(info, type_name, raw)
+        return await resolve_indicator_node(info, type_name, raw)
 
 
 @strawberry.type
@@ -70,6 +111,27 @@ class Mutation(
     AddWorkingGroupMember,
     ChangeWorkingGroupRole,
     RemoveWorkingGroupMember,
+    CreateOAuthClient,
+    DisableOAuthClient,
+    EnableOAuthClient,
+    RotateOAuthClientSecret,
+    CreateLocalUser,
+    AddTrustedIssuer,
+    RemoveTrustedIssuer,
+    SubmitIndicator,
+    SubmitIndicators,
+    React,
+    ProposeCorrection,
+    AcceptProposal,
+    RejectProposal,
+    RevokeAssertion,
+    AddAllowlistEntry,
+    RemoveAllowlistEntry,
+    ImportIndicators,
+    CreateRule,
+    UpdateRule,
+    ActivateRule,
+    RetireRule,
 ):
     pass
 
@@ -126,7 +188,7 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
     return AllianceSchema(
         query=Query,
         mutation=Mutation,
-        types=[Organisation, WorkingGroup, Membership, Person],
+        types=[Organisation, WorkingGroup, Membership, Person, Rule],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_depth),
             lambda: AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),

@@ -18,6 +18,8 @@ from alliance.auth.keys import load_key_ring
 from alliance.auth.tokens import verify_access_token
 from alliance.db import make_engine, make_sessionmaker
 from alliance.demo import MEMBERSHIPS, ORGANISATIONS, PEOPLE, WORKING_GROUPS
+from alliance.indicators.demo import REPORT_LINES as DEMO_INDICATOR_LINES
+from alliance.listings.demo import REPORT_LINES as DEMO_LISTING_LINES
 from alliance.orgs import repository as repo
 from tests.conftest import BACKENDS, create_fresh_database
 
@@ -28,6 +30,8 @@ DEMO_ROWS = (
     + len(WORKING_GROUPS)
     + sum(len(seats) for seats in MEMBERSHIPS.values())
     + len(PEOPLE)
+    + DEMO_INDICATOR_LINES
+    + DEMO_LISTING_LINES
 )
 
 

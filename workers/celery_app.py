@@ -20,6 +20,9 @@ from alliance.jobs import Job
 QUEUES = ("default", "indexing", "imports", "webhooks", "federation", "periodic")
 ROUTES = {
     "system.*": {"queue": "periodic"},
+    "indicators.expire": {"queue": "periodic"},
+    "indicators.refresh_scores": {"queue": "periodic"},
+    "indicators.import_file": {"queue": "imports"},
     "search.*": {"queue": "indexing"},
     "imports.*": {"queue": "imports"},
     "webhooks.*": {"queue": "webhooks"},
@@ -54,6 +57,20 @@ def make_celery(settings: Settings) -> Celery:
             "heartbeat": {
                 "task": "system.heartbeat",
                 "schedule": timedelta(seconds=settings.worker.heartbeat_seconds),
+            },
+            "expire-indicators": {
+                "task": "indicators.expire",
+                "schedule": timedelta(seconds=settings.indicators.expire_every_seconds),
+            },
+            "refresh-indicator-scores": {
+                "task": "indicators.refresh_scores",
+                "schedule": timedelta(seconds=settings.indicators.score_refresh_every_seconds),
+            },
+            # The indexer follows the change log; each tick drains what has been committed.
+            "search-index": {
+                "task": "search.index_changes",
+                "schedule": timedelta(seconds=settings.search.index_interval_seconds),
+                "options": {"queue": "indexing", "expires": 60},
             },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import uuid
 
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown
 
+from alliance.indicators import importing
+from alliance.indicators import service as indicators_service
 from alliance.system import service as system_service
-from workers import runtime
+from workers import runtime, search_tasks  # noqa: F401  (search_tasks registers its tasks)
 
 
 @shared_task(name="system.heartbeat", bind=True)
@@ -19,6 +22,43 @@ def heartbeat(self: Task, worker: str | None = None) -> int:
         return (await system_service.record_heartbeat(session, name)).beats
 
     return runtime.run_in_transaction(self.app, work)
+
+
+@shared_task(name="indicators.expire", bind=True)
+def expire_indicators(self: Task) -> int:
+    """Mark assertions past their valid_until as expired (and write their change rows)."""
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return len(await indicators_service.expire_due(session))
+
+    return runtime.run_in_transaction(self.app, work)
+
+
+@shared_task(name="indicators.refresh_scores", bind=True)
+def refresh_indicator_scores(self: Task) -> int:
+    """Let stored assertion scores decay with age (what minScore filters read)."""
+    settings = self.app.conf.alliance_settings.indicators
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return await indicators_service.refresh_scores(session, settings=settings)
+
+    return runtime.run_in_transaction(self.app, work)
+
+
+@shared_task(name="indicators.import_file", bind=True)
+def import_indicators_file(self: Task, job_id: str) -> int:
+    """Run (or resume) an import job, a committed transaction per chunk of rows."""
+    rt = runtime.runtime(self.app)
+    settings = self.app.conf.alliance_settings
+    job = rt.runner.run(
+        importing.run_import(
+            rt.sessions,
+            uuid.UUID(job_id),
+            data_dir=settings.data_dir,
+            settings=settings.indicators,
+        )
+    )
+    return job.rows_done if job is not None else 0
 
 
 @worker_process_shutdown.connect

@@ -57,8 +57,27 @@ def _in_transaction(settings: Settings, work: Callable[[Any], T]) -> T:
         finally:
             await engine.dispose()
 
+    return _exiting_on_domain_errors(lambda: asyncio.run(main()))
+
+
+def _in_async_transaction(settings: Settings, work: Callable[[Any], Any]) -> Any:
+    """Run the async ``work(session)`` in one committed transaction; domain errors exit."""
+    from alliance.db import make_engine, make_sessionmaker, unit_of_work
+
+    async def main() -> Any:
+        engine = make_engine(settings.database_url)
+        try:
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return _exiting_on_domain_errors(lambda: asyncio.run(main()))
+
+
+def _exiting_on_domain_errors(run: Callable[[], T]) -> T:
     try:
-        return asyncio.run(main())
+        return run()
     except InvalidInput as exc:
         for problem in exc.problems:
             typer.secho(
@@ -78,9 +97,7 @@ def _read_jwks(path: Path) -> dict[str, Any]:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise _fail(f"cannot read a JWKS from {path}: {exc}", 2) from exc
-    if isinstance(document, dict) and "keys" not in document and "kty" in document:
-        document = {"keys": [document]}  # a single JWK is a JWKS of one
-    return document
+    return document  # the service reads a single JWK as a JWKS of one
 
 
 # --- clients ----------------------------------------------------------------------------------
@@ -240,56 +257,27 @@ def user_create(
     json_out: JsonOption = False,
 ) -> None:
     """Give a person a local account (created if new) to sign in on the authorization page."""
-    from alliance.auth import service
-    from alliance.orgs import repository as orgs_repo
-    from alliance.orgs import service as orgs_service
+    from alliance.auth.accounts import create_local_user
 
     settings = _settings()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    from alliance.db import make_engine, make_sessionmaker, unit_of_work
 
-    async def main() -> tuple[str, bool]:
-        engine = make_engine(settings.database_url)
-        try:
-            async with unit_of_work(make_sessionmaker(engine)) as session:
-                organisation = await orgs_repo.organisation_by_slug(session, org)
-                if organisation is None:
-                    raise _fail(f"no organisation with slug {org!r}")
-                person = await orgs_repo.person_by_email(session, email)
-                created = person is None
-                if person is None:
-                    person = await orgs_service.create_person(
-                        session,
-                        None,
-                        organisation_id=organisation.id,
-                        email=email,
-                        display_name=name or email,
-                    )
-                elif person.organisation_id != organisation.id:
-                    raise _fail(f"{email!r} is a person of another organisation")
-                person_id = person.id
-                await session.run_sync(
-                    lambda s: service.set_local_account(
-                        s, None, person_id, password=password, org_admin=org_admin
-                    )
-                )
-                return str(person_id), created
-        finally:
-            await engine.dispose()
+    def work(session: Any) -> Any:
+        return create_local_user(
+            session,
+            None,
+            organisation=org,
+            email=email,
+            password=password,
+            display_name=name,
+            org_admin=org_admin,
+        )
 
-    try:
-        person_id, created = asyncio.run(main())
-    except InvalidInput as exc:
-        for problem in exc.problems:
-            typer.secho(
-                f"alliance: {'.'.join(problem.path)}: {problem.message}", err=True, fg="red"
-            )
-        raise typer.Exit(2) from exc
-    except DomainError as exc:
-        raise _fail(exc.message) from exc
+    account = _in_async_transaction(settings, work)
+    person_id, created = str(account.person.id), account.created
     if json_out:
         typer.echo(json.dumps({"person_id": person_id, "email": email.lower(), "created": created,
                                "org_admin": org_admin}))  # fmt: skip

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from alliance.auth.models import (
 )
 from alliance.db import utcnow
 from alliance.orgs.models import Membership, Organisation, Person, WorkingGroup
+from alliance.pagination import Page
 
 
 def client_by_client_id(session: Session, client_id: str) -> OAuthClient | None:
@@ -58,6 +60,12 @@ def seats(session: Session, organisation_id: uuid.UUID) -> dict[str, uuid.UUID]:
         .order_by(WorkingGroup.slug)
     )
     return {slug: gid for slug, gid in rows}
+
+
+def working_groups_by_ids(session: Session, ids: Sequence[uuid.UUID]) -> list[WorkingGroup]:
+    if not ids:
+        return []
+    return list(session.scalars(select(WorkingGroup).where(WorkingGroup.id.in_(ids))))
 
 
 def working_groups_by_slugs(session: Session, slugs: Sequence[str]) -> list[WorkingGroup]:
@@ -151,3 +159,58 @@ def issuer_by_url(session: Session, issuer: str) -> TrustedIssuer | None:
 
 def issuers(session: Session) -> list[TrustedIssuer]:
     return list(session.scalars(select(TrustedIssuer).order_by(TrustedIssuer.id)))
+
+
+def _keyset(
+    session: Session, stmt: Select[Any], key: Any, after: str | None, limit: int
+) -> Page[Any]:
+    if after is not None:
+        stmt = stmt.where(key > after)
+    rows = list(session.scalars(stmt.order_by(key).limit(limit + 1)))
+    return Page(
+        items=rows[:limit], has_next_page=len(rows) > limit, has_previous_page=after is not None
+    )
+
+
+def _count(session: Session, stmt: Select[Any]) -> int:
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def _clients_query(organisation_id: uuid.UUID | None) -> Select[tuple[OAuthClient]]:
+    stmt = select(OAuthClient)
+    if organisation_id is not None:
+        stmt = stmt.where(OAuthClient.organisation_id == organisation_id)
+    return stmt
+
+
+def page_clients(
+    session: Session, organisation_id: uuid.UUID | None, *, after: str | None, limit: int
+) -> Page[OAuthClient]:
+    """Clients by ``client_id`` (unique), the ``limit`` after ``after``."""
+    return _keyset(session, _clients_query(organisation_id), OAuthClient.client_id, after, limit)
+
+
+def count_clients(session: Session, organisation_id: uuid.UUID | None) -> int:
+    return _count(session, _clients_query(organisation_id))
+
+
+def _issuers_query(organisation_id: uuid.UUID | None) -> Select[tuple[TrustedIssuer]]:
+    stmt = select(TrustedIssuer)
+    if organisation_id is not None:
+        stmt = stmt.where(TrustedIssuer.organisation_id == organisation_id)
+    return stmt
+
+
+def page_issuers(
+    session: Session, organisation_id: uuid.UUID | None, *, after: str | None, limit: int
+) -> Page[TrustedIssuer]:
+    """Trusted issuers by issuer identifier (unique), the ``limit`` after ``after``."""
+    return _keyset(session, _issuers_query(organisation_id), TrustedIssuer.issuer, after, limit)
+
+
+def count_issuers(session: Session, organisation_id: uuid.UUID | None) -> int:
+    return _count(session, _issuers_query(organisation_id))
+
+
+def issuer(session: Session, issuer_id: uuid.UUID) -> TrustedIssuer | None:
+    return session.get(TrustedIssuer, issuer_id)

@@ -21,6 +21,12 @@ class Operation(enum.StrEnum):
     REMOVE = "REMOVE"
 
 
+# The reason on REMOVE rows written because an organisation's seat ended, and the reason a
+# removal carries when it reaches a reader because the object's visibility was lowered.
+SEAT_ENDED = "SEAT_ENDED"
+VISIBILITY_LOWERED = "VISIBILITY_LOWERED"
+
+
 class ChangeLogEntry(Base):
     """One committed write of a shared object; ``seq`` is the global, gap-tolerant cursor."""
 
@@ -62,10 +68,17 @@ class ChangeLogEntry(Base):
     )
     # A removal addressed to one organisation only (its seat in the object's group ended).
     audience_org_id: Mapped[uuid.UUID | None] = mapped_column(Uuid())
+    # Why a REVOKE, DELETE or REMOVE happened (e.g. FALSE_POSITIVE, TAKEN_DOWN, SEAT_ENDED):
+    # tombstones say why, never a silent removal.
+    reason: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(200))
     request_id: Mapped[str | None] = mapped_column(String(64))
 
-    __table_args__ = (Index("ix_change_log_kind_object", "kind", "object_id"),)
+    __table_args__ = (
+        Index("ix_change_log_kind_object", "kind", "object_id"),
+        # A seat that ends looks up the group's objects to write their removals.
+        Index("ix_change_log_working_group", "working_group_id", "seq"),
+    )
 
 
 class ConsumerCursor(Base):

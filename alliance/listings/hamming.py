@@ -63,6 +63,13 @@ class _ChunkIndex:
     def bucket(self, value: int) -> NDArray[np.uint32]:
         return self.rows[self.offsets[value] : self.offsets[value + 1]]
 
+    def buckets(self, values: NDArray[np.int64]) -> list[NDArray[np.uint32]]:
+        """The non-empty buckets of many chunk values, found in one vectorised step."""
+        starts = self.offsets[values]
+        ends = self.offsets[values + 1]
+        full = np.flatnonzero(ends > starts)
+        return [self.rows[starts[i] : ends[i]] for i in full.tolist()]
+
 
 class HammingIndex:
     """Stored hashes, each under a key, searchable by Hamming radius."""
@@ -188,10 +195,7 @@ class HammingIndex:
         buckets: list[NDArray[np.uint32]] = []
         for chunk, index in enumerate(self._indexes):
             value = int(self._chunk_values(row, chunk)[0])
-            for probe in (value ^ self._masks).tolist():
-                bucket = index.bucket(probe)
-                if bucket.size:
-                    buckets.append(bucket)
+            buckets += index.buckets(value ^ self._masks)
         if not buckets:
             return np.zeros(0, dtype=np.uint32)
         rows = np.unique(np.concatenate(buckets))

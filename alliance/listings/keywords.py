@@ -13,6 +13,7 @@ automaton with both folded in, once the overflow passes ``overflow_limit``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -36,6 +37,44 @@ def _words(text: str) -> list[str]:
         if word:
             words.append(word)
     return words
+
+
+# Listings repeat their words (brands, product names, boilerplate): folding is the costly
+# part of a search, so each distinct word is folded once per process.
+@functools.lru_cache(maxsize=1 << 18)
+def _fold_token(raw: str) -> tuple[str, ...]:
+    return tuple(fold_pattern(word) for word in _words(raw))
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedText:
+    """A text folded once, to be searched by several matchers."""
+
+    haystack: str
+    starts: dict[int, int]  # character offset -> word number
+    ends: dict[int, int]
+    originals: tuple[str, ...] = ()  # each word as the text wrote it
+
+    @classmethod
+    def of(cls, text: str) -> FoldedText:
+        folded_words: list[str] = []
+        originals: list[str] = []
+        for raw in text.split():
+            for folded in _fold_token(raw):
+                folded_words.append(folded)
+                originals.append(raw.strip(_EDGE_PUNCTUATION))
+        starts: dict[int, int] = {}
+        ends: dict[int, int] = {}
+        offset = 0
+        for n, word in enumerate(folded_words):
+            starts[offset] = n
+            ends[offset + len(word) - 1] = n
+            offset += len(word) + 1
+        return cls(" ".join(folded_words), starts, ends, tuple(originals))
+
+    def original(self, start: int, end: int) -> str:
+        """Words ``start`` to ``end`` (a hit's offsets) as the text wrote them."""
+        return " ".join(self.originals[start:end])
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,19 +152,11 @@ class KeywordMatcher:
     def compact(self) -> None:
         self.build((key, pattern) for key, pattern in list(self._pattern_of.items()))
 
-    def search(self, text: str) -> list[KeywordHit]:
-        words = _words(text)
-        if not words:
+    def search(self, text: str | FoldedText) -> list[KeywordHit]:
+        folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
+        if not folded.haystack:
             return []
-        folded_words = [fold_pattern(w) for w in words]
-        haystack = " ".join(folded_words)
-        starts: dict[int, int] = {}
-        ends: dict[int, int] = {}
-        offset = 0
-        for n, word in enumerate(folded_words):
-            starts[offset] = n
-            ends[offset + len(word) - 1] = n
-            offset += len(word) + 1
+        haystack, starts, ends = folded.haystack, folded.starts, folded.ends
         hits: list[KeywordHit] = []
         seen: set[tuple[Hashable, int]] = set()
         for automaton in (self._main, self._overflow):

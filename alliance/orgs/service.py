@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.auth.principal import Principal
 from alliance.changelog.models import Operation
-from alliance.changelog.service import record_change
+from alliance.changelog.service import record_change, record_seat_removals
 from alliance.errors import Conflict, Forbidden, NotFound
 from alliance.orgs import repository as repo
 from alliance.orgs.models import (
@@ -130,7 +130,13 @@ async def create_person(
     email: str,
     display_name: str,
 ) -> Person:
-    require_operator(principal)
+    """Operators add people to any organisation; organisation admins to their own."""
+    if not (
+        principal is not None
+        and principal.has_scope(ORG_ADMIN_SCOPE)
+        and principal.organisation_id == organisation_id
+    ):
+        require_operator(principal)
     check = Checker()
     email_clean = (check.text("email", email, max_length=320) or "").lower()
     if email_clean and (
@@ -260,4 +266,8 @@ async def remove_working_group_member(
     _record(session, "membership", seat, Operation.DELETE)
     await session.delete(seat)
     await session.flush()
+    # What it saw through this seat alone leaves its feed with a removal for each object.
+    await record_seat_removals(
+        session, organisation_id=seat.organisation_id, working_group_id=seat.working_group_id
+    )
     return seat

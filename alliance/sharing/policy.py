@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, not_, or_, true
 
 from alliance.auth.principal import Principal
 from alliance.orgs.models import MembershipRole
@@ -319,3 +319,127 @@ def can_contribute(viewer: Viewer, working_group_id: uuid.UUID | None) -> bool:
     if working_group_id is None:
         return True
     return viewer.role_in(working_group_id) in CONTRIBUTING_ROLES
+
+
+# --- the change feed: changes, and removals for those who lost access -----------------------
+
+
+class FeedView(enum.StrEnum):
+    """How one change-log row reaches one viewer."""
+
+    HIDDEN = "HIDDEN"
+    CHANGE = "CHANGE"  # the viewer sees the object now: the row as it is
+    REMOVAL = "REMOVAL"  # the viewer saw the object and does not now: drop your copy
+
+
+def _representatives(*objs: Visibility) -> list[Viewer]:
+    """Viewers standing for every class of viewer, as far as ``objs`` can tell them apart.
+
+    Visibility depends only on whether the viewer is the owner and whether it sits in the
+    object's group, so the owners of ``objs``, a stranger, every combination of their groups,
+    and a peer cover every case."""
+    stranger = uuid.UUID(int=0)
+    orgs = {o.owner_org_id for o in objs if o.owner_org_id is not None} | {stranger}
+    groups = sorted({o.working_group_id for o in objs if o.working_group_id is not None}, key=str)
+    seat_sets: list[list[uuid.UUID]] = [[]]
+    for group in groups:
+        seat_sets += [[*s, group] for s in seat_sets]
+    viewers = [
+        Viewer.member(org, [(g, MembershipRole.MEMBER) for g in seats])
+        for org in orgs
+        for seats in seat_sets
+    ]
+    return [*viewers, FEDERATED_PEER]
+
+
+def narrows(previous: Visibility, current: Visibility) -> bool:
+    """Whether some viewer who could see ``previous`` cannot see ``current``."""
+    return any(
+        can_see(v, previous) and not can_see(v, current)
+        for v in _representatives(previous, current)
+    )
+
+
+def feed_view(
+    viewer: Viewer,
+    current: Visibility,
+    previous: Visibility | None = None,
+    audience_org_id: uuid.UUID | None = None,
+    *,
+    working_group_ids: Iterable[uuid.UUID] | None = None,
+) -> FeedView:
+    """The change feed's rule for one row; :func:`feed_predicate` is the same rule in SQL.
+
+    A row addressed to one organisation (``audience_org_id``) is a removal for it and for
+    nobody else. Any other row is the change itself to whoever sees the object now, and a
+    removal to whoever could see it before the change (``previous``) but not after.
+    ``working_group_ids`` keeps rows of those groups only, judged by the visibility the
+    viewer is shown (a removal by the group the object was in), so that a filter cannot
+    tell a viewer where an object it lost went.
+    """
+    groups = None if working_group_ids is None else frozenset(working_group_ids)
+
+    def in_groups(group: uuid.UUID | None) -> bool:
+        return groups is None or (group is not None and group in groups)
+
+    if audience_org_id is not None:
+        if (
+            viewer.kind == ViewerKind.MEMBER
+            and viewer.organisation_id == audience_org_id
+            and in_groups(current.working_group_id)
+        ):
+            return FeedView.REMOVAL
+        return FeedView.HIDDEN
+    if can_see(viewer, current):
+        return FeedView.CHANGE if in_groups(current.working_group_id) else FeedView.HIDDEN
+    if previous is not None and can_see(viewer, previous):
+        return FeedView.REMOVAL if in_groups(previous.working_group_id) else FeedView.HIDDEN
+    return FeedView.HIDDEN
+
+
+@dataclass(frozen=True, slots=True)
+class FeedColumns:
+    """The columns of a change-log table the feed's rule reads."""
+
+    current: VisibilityColumns
+    previous: VisibilityColumns
+    audience_org_id: ColumnElement[Any]
+
+
+def feed_predicate(
+    viewer: Viewer,
+    columns: FeedColumns,
+    *,
+    working_group_ids: Iterable[uuid.UUID] | None = None,
+) -> ColumnElement[bool]:
+    """Selects exactly the rows :func:`feed_view` does not hide (both databases).
+
+    Built from the same filter as :func:`sql_predicate`, applied once to the current and
+    once to the previous visibility columns; a row without a previous visibility has a
+    null ``distribution`` there, which that filter never matches."""
+    rule = search_filter(viewer)
+    groups = None if working_group_ids is None else tuple(working_group_ids)
+
+    def in_groups(column: ColumnElement[Any]) -> ColumnElement[bool]:
+        if groups is None:
+            return true()
+        return and_(column.is_not(None), column.in_(groups)) if groups else false()
+
+    current = compile_sql(rule, columns.current)
+    previous = and_(columns.previous.distribution.is_not(None), compile_sql(rule, columns.previous))
+    shared = and_(
+        columns.audience_org_id.is_(None),
+        or_(
+            and_(current, in_groups(columns.current.working_group_id)),
+            and_(not_(current), previous, in_groups(columns.previous.working_group_id)),
+        ),
+    )
+    if viewer.kind != ViewerKind.MEMBER:
+        return shared
+    return or_(
+        shared,
+        and_(
+            columns.audience_org_id == viewer.organisation_id,
+            in_groups(columns.current.working_group_id),
+        ),
+    )

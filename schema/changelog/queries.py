@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from alliance.changelog import repository as repo
+from alliance.changelog.service import as_seen_by
 from alliance.errors import FieldProblem, InvalidInput
 from schema.changelog.types import Change
 from schema.permissions import query_field, scopes
@@ -55,8 +56,9 @@ class ChangelogQuery:
         scopes("sync:read", "federation"),
         description=(
             "The change feed, in log order: every committed write of an object the caller may "
-            "see under the sharing model. Follow `endCursor` to sync incrementally; a peer "
-            "instance (federation scope) sees only what may cross federation."
+            "see under the sharing model, and a REMOVE entry for each object it could see "
+            "and no longer can (drop your copy). Follow `endCursor` to sync incrementally; a "
+            "peer instance (federation scope) sees only what may cross federation."
         ),
     )
     async def changes(
@@ -89,7 +91,7 @@ class ChangelogQuery:
             )
 
         return build_connection(
-            [Change.from_model(c) for c in page.items],
+            [Change.from_model(c, as_seen_by(viewer, c)) for c in page.items],
             [str(c.seq) for c in page.items],
             has_next_page=page.has_next_page,
             has_previous_page=page.has_previous_page,

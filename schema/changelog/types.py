@@ -7,6 +7,7 @@ import strawberry
 from strawberry.types import Info
 
 from alliance.changelog import models
+from alliance.sharing.policy import FeedView
 from schema.orgs.types import WorkingGroup
 from schema.sharing import TLP, Distribution
 
@@ -15,7 +16,14 @@ ChangeOperation = strawberry.enum(
 )
 
 
-@strawberry.type(description="One committed write of a shared object, as the change feed tells it.")
+@strawberry.type(
+    description=(
+        "One committed write of a shared object, as the change feed tells it. An entry whose "
+        "operation is REMOVE means: drop your copy of that object (you could see it before "
+        "and cannot now); it carries only kind, objectId, version, seq and reason, and null "
+        "distribution, tlp and workingGroup."
+    )
+)
 class Change:
     seq: str = strawberry.field(
         description="Position in the log: a 64-bit integer as a decimal string; later is larger."
@@ -25,12 +33,39 @@ class Change:
     version: int = strawberry.field(description="The object's version after the change.")
     operation: ChangeOperation  # type: ignore[valid-type]
     occurred_at: datetime
-    distribution: Distribution  # type: ignore[valid-type]
-    tlp: TLP  # type: ignore[valid-type]
+    distribution: Distribution | None = strawberry.field(  # type: ignore[valid-type]
+        description="Who may see the object now; null on a REMOVE entry."
+    )
+    tlp: TLP | None = strawberry.field(  # type: ignore[valid-type]
+        description="The object's marking now; null on a REMOVE entry."
+    )
+    reason: str | None = strawberry.field(
+        description=(
+            "Why the object was revoked, deleted or removed: a revocation's reason (e.g. "
+            "FALSE_POSITIVE, TAKEN_DOWN, AUTHORISED_RESELLER, EXPIRED), SEAT_ENDED when your "
+            "organisation's seat in its working group ended, VISIBILITY_LOWERED when it is no "
+            "longer shared with you; null otherwise."
+        )
+    )
     working_group_id: strawberry.Private[uuid.UUID | None]
 
     @classmethod
-    def from_model(cls, entry: models.ChangeLogEntry) -> Change:
+    def from_model(cls, entry: models.ChangeLogEntry, view: FeedView = FeedView.CHANGE) -> Change:
+        """``view``: how the entry reaches the caller (``alliance.changelog.service.as_seen_by``).
+        A removal tells nothing of the object's new visibility."""
+        if view == FeedView.REMOVAL:
+            return cls(
+                seq=str(entry.seq),
+                kind=entry.kind,
+                object_id=entry.object_id,
+                version=entry.version,
+                operation=models.Operation.REMOVE,
+                occurred_at=entry.occurred_at,
+                distribution=None,
+                tlp=None,
+                reason=entry.reason if entry.audience_org_id else models.VISIBILITY_LOWERED,
+                working_group_id=None,
+            )
         return cls(
             seq=str(entry.seq),
             kind=entry.kind,
@@ -40,6 +75,7 @@ class Change:
             occurred_at=entry.occurred_at,
             distribution=entry.distribution,
             tlp=entry.tlp,
+            reason=entry.reason,
             working_group_id=entry.working_group_id,
         )
 

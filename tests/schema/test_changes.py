@@ -179,7 +179,14 @@ async def test_access_ends_with_the_seat(gql, alliance, matrix, issue_token, ses
 
     result = await gql(CHANGES, {"first": 100, "kinds": [MATRIX_KIND]}, token=token)
 
-    assert set(object_ids(result)) == names(D.ALLIANCE, D.FEDERATION)
+    # The group's objects are gone from its view; the feed says so with one REMOVE each.
+    seen = [
+        (e["node"]["objectId"], e["node"]["operation"]) for e in result["data"]["changes"]["edges"]
+    ]
+    assert sorted(seen) == sorted(
+        [(n, "CREATE") for n in names(D.ALLIANCE, D.FEDERATION)]
+        + [(n, "REMOVE") for n in names(D.WORKING_GROUP)]
+    )
 
 
 # --- pages ---------------------------------------------------------------------------------

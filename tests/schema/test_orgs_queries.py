@@ -619,6 +619,39 @@ ANONYMOUS_QUERIES = [
     pytest.param('{ node(id: "T3JnYW5pc2F0aW9uOjA") { id } }', {"node": None}, id="node"),
     pytest.param("{ changes { totalCount } }", None, id="changes"),
     pytest.param("{ auditLog { totalCount } }", None, id="auditLog"),
+    pytest.param("{ oauthClients { totalCount } }", None, id="oauthClients"),
+    pytest.param("{ trustedIssuers { totalCount } }", None, id="trustedIssuers"),
+    pytest.param("{ rules { totalCount } }", None, id="rules"),
+    pytest.param('{ rule(id: "UnVsZTow") { id } }', {"rule": None}, id="rule"),
+    pytest.param(
+        '{ ruleBacktest(ruleId: "UnVsZTow", catalogue: "") { listings } }',
+        None,
+        id="ruleBacktest",
+    ),
+    pytest.param('{ checkListing(listing: {title: "x"}) { verdict } }', None, id="checkListing"),
+    pytest.param(
+        '{ checkListings(listings: [{title: "x"}]) { verdict } }', None, id="checkListings"
+    ),
+    pytest.param('{ search(query: "x") { totalCount } }', None, id="search"),
+    pytest.param('{ suggest(prefix: "x") { text } }', None, id="suggest"),
+    pytest.param("{ indicators { totalCount } }", None, id="indicators"),
+    pytest.param(
+        '{ indicator(id: "SW5kaWNhdG9yOjA") { id } }', {"indicator": None}, id="indicator"
+    ),
+    pytest.param(
+        '{ lookupIndicator(type: DOMAIN, value: "x.com") { id } }',
+        {"lookupIndicator": None},
+        id="lookupIndicator",
+    ),
+    pytest.param(
+        '{ sellerNetwork(indicatorId: "SW5kaWNhdG9yOjA") { truncated } }',
+        {"sellerNetwork": None},
+        id="sellerNetwork",
+    ),
+    pytest.param("{ allowlist { totalCount } }", None, id="allowlist"),
+    pytest.param(
+        '{ importJob(id: "SW1wb3J0Sm9iOjA") { id } }', {"importJob": None}, id="importJob"
+    ),
 ]
 
 

@@ -65,6 +65,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("prev_distribution", _distribution(), nullable=True))
         batch_op.add_column(sa.Column("prev_tlp", _tlp(), nullable=True))
         batch_op.add_column(sa.Column("audience_org_id", sa.Uuid(), nullable=True))
+        batch_op.add_column(sa.Column("reason", sa.String(length=64), nullable=True))
+        batch_op.create_index(
+            "ix_change_log_working_group", ["working_group_id", "seq"], unique=False
+        )
 
     op.create_table(
         "consumer_cursor",
@@ -80,9 +84,11 @@ def downgrade() -> None:
     op.drop_table("consumer_cursor")
     op.execute("DELETE FROM change_log WHERE operation = 'REMOVE'")
     with op.batch_alter_table("change_log", schema=None) as batch_op:
+        batch_op.drop_index("ix_change_log_working_group")
         batch_op.drop_constraint(op.f("ck_change_log_prev_tlp"), type_="check")
         batch_op.drop_constraint(op.f("ck_change_log_prev_distribution"), type_="check")
     with op.batch_alter_table("change_log", schema=None) as batch_op:
+        batch_op.drop_column("reason")
         batch_op.drop_column("audience_org_id")
         batch_op.drop_column("prev_tlp")
         batch_op.drop_column("prev_distribution")

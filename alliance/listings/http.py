@@ -1,0 +1,152 @@
+"""``POST /v1/listings/check``: NDJSON in, NDJSON out, for partners checking at volume.
+
+Each input line is one listing (the GraphQL input's field names); each output line answers
+the input line of the same number, in order: ``{"line", "ref", "verdict", "score",
+"matches"}``, or ``{"line", "error": {"code", "fields"}}`` for a line that is refused (the
+stream goes on). Lines are read and answered as they arrive, so neither side has to hold
+the whole catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import StreamingResponse
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive, Scope, Send
+
+from alliance.auth.route_access import RouteAccess, declare
+from alliance.errors import DomainError, InvalidInput
+from alliance.listings import service
+from alliance.listings.listing import parse_listing
+from alliance.listings.matcher import CheckResult, Match
+
+LISTINGS_CHECK = RouteAccess("a bearer token with the listings:check (or admin) scope")
+MAX_LINE_BYTES = 1 << 20
+FLUSH_EVERY = 200
+MEDIA_TYPE = "application/x-ndjson"
+
+
+def match_json(match: Match) -> dict[str, Any]:
+    return {
+        "kind": match.kind.value,
+        "id": match.id,
+        "field": match.field,
+        "text": match.text,
+        "distance": match.distance,
+        "reason": match.reason,
+        "outcome": match.outcome.value,
+        "score": match.score,
+        "exception": match.exception,
+        "links": list(match.links),
+        "overridden": match.overridden,
+    }
+
+
+def result_json(line: int, result: CheckResult) -> dict[str, Any]:
+    return {
+        "line": line,
+        "ref": result.ref,
+        "verdict": result.verdict.value,
+        "score": result.score,
+        "matches": [match_json(m) for m in result.matches],
+    }
+
+
+def error_json(line: int, exc: DomainError) -> dict[str, Any]:
+    fields = (
+        [{"path": list(p.path), "code": p.code, "message": p.message} for p in exc.problems]
+        if isinstance(exc, InvalidInput)
+        else []
+    )
+    return {"line": line, "error": {"code": exc.code, "message": exc.message, "fields": fields}}
+
+
+async def _lines(request: Request) -> AsyncIterator[bytes]:
+    pending = b""
+    async for chunk in request.stream():
+        pending += chunk
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            yield line
+        if len(pending) > MAX_LINE_BYTES:
+            yield pending[: MAX_LINE_BYTES + 1]
+            pending = b""
+    if pending:
+        yield pending
+
+
+class DuplexStreamingResponse(StreamingResponse):
+    """Answers while the request body is still arriving. Starlette's own streaming response
+    listens for a disconnect by reading the request, which would take the body's messages
+    from under the iterator; here the iterator reads the body (and raises on a disconnect)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.stream_response(send)
+        except OSError as exc:
+            raise ClientDisconnect() from exc
+
+
+def listings_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post(
+        "/v1/listings/check", include_in_schema=False, dependencies=declare(LISTINGS_CHECK)
+    )
+    async def check_stream(request: Request) -> DuplexStreamingResponse:
+        from alliance.app import authenticate
+
+        principal = await authenticate(request)
+        follower = getattr(request.app.state, "listing_matcher", None)
+        try:
+            async with request.app.state.sessions() as session:
+                viewer = await service.checking_viewer(session, principal)
+        except DomainError as exc:
+            status = 401 if principal is None else 403
+            raise HTTPException(status_code=status, detail=exc.message) from exc
+        if follower is None:
+            raise HTTPException(status_code=503, detail="the listing matcher is not running")
+
+        async def answers() -> AsyncIterator[bytes]:
+            out: list[str] = []
+            number = 0
+            async for raw in _lines(request):
+                number += 1
+                if not raw.strip():
+                    continue
+                out.append(json.dumps(_answer(follower.matcher, viewer, number, raw)))
+                if len(out) >= FLUSH_EVERY:
+                    yield ("\n".join(out) + "\n").encode()
+                    out = []
+            if out:
+                yield ("\n".join(out) + "\n").encode()
+
+        return DuplexStreamingResponse(answers(), media_type=MEDIA_TYPE)
+
+    return router
+
+
+def _answer(matcher: Any, viewer: Any, number: int, raw: bytes) -> dict[str, Any]:
+    if len(raw) > MAX_LINE_BYTES:
+        return error_json(number, _invalid("TOO_LONG", f"lines are at most {MAX_LINE_BYTES} bytes"))
+    try:
+        item = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return error_json(number, _invalid("INVALID_JSON", str(exc)))
+    if not isinstance(item, dict):
+        return error_json(number, _invalid("INVALID_JSON", "each line is one JSON object"))
+    try:
+        listing = parse_listing(item)
+    except InvalidInput as exc:
+        return error_json(number, exc)
+    return result_json(number, matcher.check(viewer, listing))
+
+
+def _invalid(code: str, message: str) -> InvalidInput:
+    from alliance.errors import FieldProblem
+
+    return InvalidInput([FieldProblem(("line",), code, message)])

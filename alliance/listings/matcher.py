@@ -1,0 +1,704 @@
+"""The in-memory listing matcher: every active rule, indicator and allowlist entry, one index.
+
+Built once from the database and then kept fresh entry by entry (``put_*`` / ``drop_*``),
+so a change takes effect without a rebuild. Lookups:
+
+- indicators: a hash map on (type, key, normalised value) for seller accounts, URLs,
+  domains, phones, e-mails, GTINs; the keyword automaton (:mod:`keywords`) over titles and
+  descriptions for keywords and brand misspellings; Hamming search (:mod:`hamming`) for
+  pHash (≤ 10 of 64 bits) and PDQ (≤ 31 of 256 bits); serial patterns as regular expressions;
+- rules: by category (a listing's category and each of its ancestors), plus the rules
+  without categories, their keyword terms in an automaton of their own;
+- brand allowlists: the same hash map and Hamming search.
+
+Visibility is per entry, not per build: each entry carries its :class:`Visibility`, and a
+candidate is kept only when ``can_see(viewer, visibility)`` — the sharing policy's one
+function. The verdict, the score and the explanation are computed afterwards from the
+kept matches alone, so nothing a caller may not see can move them.
+
+Pure: no I/O; the loaders in :mod:`alliance.listings.service` fill it.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from alliance.db import utcnow
+from alliance.indicators.indicator_type import IndicatorType
+from alliance.indicators.keyword import fold_case
+from alliance.indicators.serial_pattern import compile_serial_pattern
+from alliance.listings.hamming import HammingIndex
+from alliance.listings.keywords import FoldedText, KeywordHit, KeywordMatcher, fold_pattern
+from alliance.listings.listing import Listing, Probe, probes
+from alliance.rules.definition import Decision, RuleDefinition
+from alliance.sharing.policy import Viewer, Visibility, can_see
+from alliance.taxonomy.tree import CategoryTree
+
+T = IndicatorType
+PHASH_RADIUS = 10
+PDQ_RADIUS = 31
+KEYWORD_TYPES = frozenset({T.KEYWORD, T.BRAND_MISSPELLING})
+HASH_TYPES = {T.IMAGE_PHASH: "imagePhashes", T.IMAGE_PDQ: "imagePdqs"}
+# Indicator scores (0–100) combined at or above these send a listing to review or block it.
+REVIEW_AT = 30.0
+# How much of a seller network an explanation shows.
+NETWORK_DEPTH = 2
+NETWORK_LIMIT = 20
+BLOCK_AT = 80.0
+
+
+class Verdict(enum.StrEnum):
+    BLOCK = "BLOCK"
+    REVIEW = "REVIEW"
+    ALLOW = "ALLOW"
+
+
+_RANK = {Verdict.ALLOW: 0, Verdict.REVIEW: 1, Verdict.BLOCK: 2}
+
+
+class MatchKind(enum.StrEnum):
+    INDICATOR = "INDICATOR"
+    RULE = "RULE"
+    ALLOWLIST = "ALLOWLIST"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    kind: MatchKind
+    id: str
+    field: str
+    reason: str
+    outcome: Verdict
+    text: str | None = None
+    distance: int | None = None
+    score: float = 0.0
+    # RULE: the exception that lets the listing through; INDICATOR: its seller network.
+    exception: str | None = None
+    links: tuple[str, ...] = ()
+    # An indicator hit an allowlist entry overrides: reported, but it moves nothing.
+    overridden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CheckResult:
+    verdict: Verdict
+    score: float
+    matches: tuple[Match, ...]
+    ref: str | None = None
+
+
+# --- entries ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RuleEntry:
+    id: uuid.UUID
+    version: int
+    definition: RuleDefinition
+    visibility: Visibility
+    # Folded once here rather than per listing.
+    brands: frozenset[str] = field(default=frozenset())
+    statement: str | None = None
+    all_of: tuple[str, ...] = ()
+    any_of: tuple[str, ...] = ()
+    none_of: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, id: uuid.UUID, version: int, definition: RuleDefinition, visibility: Visibility
+    ) -> RuleEntry:
+        statement = definition.exceptions.required_statement
+        words = definition.keywords
+        return cls(
+            id,
+            version,
+            definition,
+            visibility,
+            frozenset(fold_case(b) for b in definition.brands),
+            fold_pattern(statement) if statement else None,
+            tuple(fold_pattern(t) for t in words.all_of),
+            tuple(fold_pattern(t) for t in words.any_of),
+            tuple(fold_pattern(t) for t in words.none_of),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorEntry:
+    """One visible statement (assertion) about one indicator."""
+
+    id: uuid.UUID  # the assertion
+    indicator_id: uuid.UUID
+    type: IndicatorType
+    value: str
+    visibility: Visibility
+    score: float
+    keys: tuple[tuple[str, str], ...] = ()
+    brands: tuple[str, ...] = ()
+    valid_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowlistEntry:
+    id: uuid.UUID
+    type: IndicatorType
+    value: str
+    brand: str
+    label: str
+    visibility: Visibility
+    keys: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Two assertions known to belong together (one seller network)."""
+
+    other: uuid.UUID
+    reason: str
+
+
+# --- the matcher -------------------------------------------------------------------------------
+
+
+class _ValueIndex:
+    """Objects (indicators, allowlist entries) under (type, key, value) and image hashes."""
+
+    def __init__(self) -> None:
+        self.exact: dict[tuple[str, str, str], set[uuid.UUID]] = {}
+        self.keys_of: dict[uuid.UUID, list[tuple[str, str, str]]] = {}
+        self.phash = HammingIndex(64, PHASH_RADIUS)
+        self.pdq = HammingIndex(256, PDQ_RADIUS)
+
+    def put(
+        self, id: uuid.UUID, type_: IndicatorType, value: str, keys: Iterable[tuple[str, str]]
+    ) -> None:
+        self.drop(id)
+        if type_ == T.IMAGE_PHASH:
+            self.phash.add(id, value)
+        elif type_ == T.IMAGE_PDQ:
+            self.pdq.add(id, value)
+        self.put_keys(id, type_, value, keys)
+
+    def put_keys(
+        self, id: uuid.UUID, type_: IndicatorType, value: str, keys: Iterable[tuple[str, str]]
+    ) -> None:
+        triples = [(type_.value, "value", value)]
+        triples += [(type_.value, k, v) for k, v in keys]
+        self.keys_of[id] = triples
+        for triple in triples:
+            self.exact.setdefault(triple, set()).add(id)
+
+    def drop(self, id: uuid.UUID) -> None:
+        for triple in self.keys_of.pop(id, ()):
+            ids = self.exact.get(triple)
+            if ids is not None:
+                ids.discard(id)
+                if not ids:
+                    del self.exact[triple]
+        self.phash.remove(id)
+        self.pdq.remove(id)
+
+    def lookup(self, probe: Probe) -> set[uuid.UUID]:
+        return self.exact.get((probe.type.value, probe.name, probe.value), set())
+
+    def compact(self) -> None:
+        self.phash.compact()
+        self.pdq.compact()
+
+
+class Matcher:
+    def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.clock = clock
+        self.tree = CategoryTree()
+        self.platform_categories: dict[tuple[str, str], int] = {}
+        # rules
+        self.rules: dict[uuid.UUID, RuleEntry] = {}
+        self._rules_by_category: dict[int, set[uuid.UUID]] = {}
+        self._uncategorised: set[uuid.UUID] = set()
+        self._rule_terms = KeywordMatcher()
+        self._term_keys: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+        # indicators: the canonical value once, its assertions beside it
+        self.assertions: dict[uuid.UUID, IndicatorEntry] = {}
+        self._assertions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
+        self._indicators = _ValueIndex()
+        self._keywords = KeywordMatcher()
+        self._serials: dict[uuid.UUID, re.Pattern[str]] = {}
+        self.links: dict[uuid.UUID, tuple[Link, ...]] = {}
+        # allowlists
+        self.allowlist: dict[uuid.UUID, AllowlistEntry] = {}
+        self._allowed = _ValueIndex()
+
+    # -- taxonomy ----------------------------------------------------------------------------
+
+    def set_tree(self, tree: CategoryTree) -> None:
+        self.tree = tree
+
+    def set_platform_map(self, platform: str, mapping: dict[str, int]) -> None:
+        self.platform_categories = {
+            k: v for k, v in self.platform_categories.items() if k[0] != platform
+        }
+        self.platform_categories.update({(platform, pid): cid for pid, cid in mapping.items()})
+
+    def category_of(self, listing: Listing) -> int | None:
+        if listing.category_id is not None:
+            return listing.category_id
+        if listing.platform and listing.platform_category_id:
+            return self.platform_categories.get((listing.platform, listing.platform_category_id))
+        return None
+
+    # -- rules -------------------------------------------------------------------------------
+
+    def put_rule(self, entry: RuleEntry) -> None:
+        self.drop_rule(entry.id)
+        self.rules[entry.id] = entry
+        if entry.definition.category_ids:
+            for category in entry.definition.category_ids:
+                self._rules_by_category.setdefault(category, set()).add(entry.id)
+        else:
+            self._uncategorised.add(entry.id)
+        keys = []
+        for term in entry.definition.keywords.terms():
+            key = (entry.id, fold_pattern(term))
+            self._rule_terms.add(key, term)
+            keys.append(key)
+        self._term_keys[entry.id] = keys
+
+    def drop_rule(self, rule_id: uuid.UUID) -> None:
+        entry = self.rules.pop(rule_id, None)
+        if entry is None:
+            return
+        for category in entry.definition.category_ids:
+            self._rules_by_category.get(category, set()).discard(rule_id)
+        self._uncategorised.discard(rule_id)
+        for key in self._term_keys.pop(rule_id, ()):
+            self._rule_terms.remove(key)
+
+    # -- indicators --------------------------------------------------------------------------
+
+    def put_indicator(self, entry: IndicatorEntry) -> None:
+        self.drop_indicator(entry.id)
+        self.assertions[entry.id] = entry
+        siblings = self._assertions_of.setdefault(entry.indicator_id, set())
+        siblings.add(entry.id)
+        if len(siblings) == 1:
+            self._index_value(entry)
+
+    def _index_value(self, entry: IndicatorEntry) -> None:
+        if entry.type in KEYWORD_TYPES:
+            self._keywords.add(entry.indicator_id, entry.value)
+        elif entry.type == T.SERIAL_PATTERN:
+            self._serials[entry.indicator_id] = compile_serial_pattern(entry.value)
+        else:
+            self._indicators.put(entry.indicator_id, entry.type, entry.value, entry.keys)
+
+    def drop_indicator(self, assertion_id: uuid.UUID) -> None:
+        entry = self.assertions.pop(assertion_id, None)
+        if entry is None:
+            return
+        siblings = self._assertions_of.get(entry.indicator_id, set())
+        siblings.discard(assertion_id)
+        if not siblings:
+            self._assertions_of.pop(entry.indicator_id, None)
+            self._keywords.remove(entry.indicator_id)
+            self._serials.pop(entry.indicator_id, None)
+            self._indicators.drop(entry.indicator_id)
+
+    def load_indicators(self, entries: Iterable[IndicatorEntry]) -> None:
+        """Replace every indicator at once (at start): each index is built in one pass
+        instead of growing entry by entry."""
+        self.assertions = {}
+        self._assertions_of = {}
+        self._indicators = _ValueIndex()
+        self._serials = {}
+        keywords: list[tuple[uuid.UUID, str]] = []
+        hashes: dict[IndicatorType, list[tuple[uuid.UUID, str]]] = {t: [] for t in HASH_TYPES}
+        for entry in entries:
+            self.assertions[entry.id] = entry
+            siblings = self._assertions_of.setdefault(entry.indicator_id, set())
+            siblings.add(entry.id)
+            if len(siblings) > 1:
+                continue
+            if entry.type in KEYWORD_TYPES:
+                keywords.append((entry.indicator_id, entry.value))
+            elif entry.type == T.SERIAL_PATTERN:
+                self._serials[entry.indicator_id] = compile_serial_pattern(entry.value)
+            else:
+                if entry.type in hashes:
+                    hashes[entry.type].append((entry.indicator_id, entry.value))
+                self._indicators.put_keys(entry.indicator_id, entry.type, entry.value, entry.keys)
+        self._keywords.build(keywords)
+        self._indicators.phash.build(hashes[T.IMAGE_PHASH])
+        self._indicators.pdq.build(hashes[T.IMAGE_PDQ])
+
+    def set_links(self, assertion_id: uuid.UUID, links: Iterable[Link]) -> None:
+        found = tuple(links)
+        if found:
+            self.links[assertion_id] = found
+        else:
+            self.links.pop(assertion_id, None)
+
+    # -- allowlists --------------------------------------------------------------------------
+
+    def put_allowlist(self, entry: AllowlistEntry) -> None:
+        self.allowlist[entry.id] = entry
+        self._allowed.put(entry.id, entry.type, entry.value, entry.keys)
+
+    def drop_allowlist(self, entry_id: uuid.UUID) -> None:
+        self.allowlist.pop(entry_id, None)
+        self._allowed.drop(entry_id)
+
+    def compact(self) -> None:
+        self._keywords.compact()
+        self._rule_terms.compact()
+        self._indicators.compact()
+        self._allowed.compact()
+
+    # -- checking ----------------------------------------------------------------------------
+
+    def check(
+        self, viewer: Viewer, listing: Listing, *, now: datetime | None = None
+    ) -> CheckResult:
+        at = now or self.clock()
+        keyed = probes(listing)
+        folded = FoldedText.of(listing.text) if listing.title or listing.description else None
+        matches = self._rule_matches(viewer, listing, folded, at)
+        allowed = self._allowlist_matches(viewer, listing, keyed)
+        indicator_hits = self._indicator_matches(viewer, listing, keyed, folded, at)
+        if allowed:
+            images_only = all(m.field in HASH_TYPES.values() for m in allowed)
+            overridden = [
+                m for m in indicator_hits if not images_only or m.field in HASH_TYPES.values()
+            ]
+            indicator_hits = [
+                _replace_overridden(m) if m in overridden else m for m in indicator_hits
+            ]
+        matches += allowed + indicator_hits
+        return _verdict(matches, listing.ref)
+
+    def _candidate_rules(self, listing: Listing) -> tuple[set[uuid.UUID], int | None]:
+        category = self.category_of(listing)
+        found = set(self._uncategorised)
+        if category is not None:
+            for node in self.tree.ancestors(category) or [category]:
+                found |= self._rules_by_category.get(node, set())
+        return found, category
+
+    def _rule_matches(
+        self, viewer: Viewer, listing: Listing, folded: FoldedText | None, at: datetime
+    ) -> list[Match]:
+        candidates, category = self._candidate_rules(listing)
+        found_terms: dict[uuid.UUID, dict[str, KeywordHit]] = {}
+        if folded is not None and len(self._rule_terms):
+            category_known = category is not None and category in self.tree
+            for hit in self._rule_terms.search(folded):
+                rule_id, term = hit.key  # type: ignore[misc]
+                if rule_id not in candidates:
+                    # A categorised rule outside the listing's category: irrelevant, unless
+                    # the listing named no known category (then keywords send it to review).
+                    if category_known or rule_id not in self.rules:
+                        continue
+                    candidates.add(rule_id)
+                found_terms.setdefault(rule_id, {}).setdefault(term, hit)
+        if not candidates:
+            return []
+        out: list[Match] = []
+        for rule_id in candidates:
+            entry = self.rules.get(rule_id)
+            if entry is None or not can_see(viewer, entry.visibility):
+                continue
+            hits = found_terms.get(rule_id, {})
+            terms = {t: folded.original(h.start, h.end) for t, h in hits.items() if folded}
+            match = _evaluate(entry, listing, category, self.tree, terms, folded, at)
+            if match is not None:
+                out.append(match)
+        return out
+
+    def _allowlist_matches(
+        self, viewer: Viewer, listing: Listing, keyed: list[Probe]
+    ) -> list[Match]:
+        if not self.allowlist:
+            return []
+        hits: dict[uuid.UUID, tuple[str, str, int | None]] = {}
+        for probe in keyed:
+            for entry_id in self._allowed.lookup(probe):
+                hits.setdefault(entry_id, (probe.field, probe.text, None))
+        for type_, field_name in HASH_TYPES.items():
+            index = self._allowed.phash if type_ == T.IMAGE_PHASH else self._allowed.pdq
+            for value in _hashes(listing, type_):
+                for hit in _search(index, value):
+                    hits.setdefault(hit.key, (field_name, value, hit.distance))  # type: ignore[arg-type]
+        out = []
+        for entry_id, (field_name, text, distance) in hits.items():
+            entry = self.allowlist.get(entry_id)
+            if entry is None or not can_see(viewer, entry.visibility):
+                continue
+            out.append(
+                Match(
+                    MatchKind.ALLOWLIST,
+                    str(entry.id),
+                    field_name,
+                    f"{entry.brand} allowlist: {entry.label} — overrides indicator matches",
+                    Verdict.ALLOW,
+                    text=text,
+                    distance=distance,
+                )
+            )
+        return out
+
+    def _indicator_matches(
+        self,
+        viewer: Viewer,
+        listing: Listing,
+        keyed: list[Probe],
+        folded: FoldedText | None,
+        at: datetime,
+    ) -> list[Match]:
+        hits: dict[uuid.UUID, tuple[str, str, int | None]] = {}
+        for probe in keyed:
+            for indicator_id in self._indicators.lookup(probe):
+                hits.setdefault(indicator_id, (probe.field, probe.text, None))
+        if len(self._keywords) and folded is not None:
+            title_words = len(FoldedText.of(listing.title).originals) if listing.title else 0
+            for hit in self._keywords.search(folded):
+                field_name = "title" if hit.start < title_words else "description"
+                hits.setdefault(hit.key, (field_name, folded.original(hit.start, hit.end), None))  # type: ignore[arg-type]
+        for type_, field_name in HASH_TYPES.items():
+            index = self._indicators.phash if type_ == T.IMAGE_PHASH else self._indicators.pdq
+            for value in _hashes(listing, type_):
+                for h in _search(index, value):
+                    best = hits.get(h.key)  # type: ignore[arg-type]
+                    if best is None or (best[2] is not None and h.distance < best[2]):
+                        hits[h.key] = (field_name, value, h.distance)  # type: ignore[index]
+        if self._serials and listing.serials:
+            for indicator_id, pattern in self._serials.items():
+                for serial in listing.serials:
+                    if len(serial) <= 256 and pattern.fullmatch(serial.strip()):
+                        hits.setdefault(indicator_id, ("serials", serial, None))
+                        break
+        out = []
+        for indicator_id, (field_name, text, distance) in hits.items():
+            best: IndicatorEntry | None = None
+            for assertion_id in self._assertions_of.get(indicator_id, ()):
+                entry = self.assertions[assertion_id]
+                if entry.valid_until is not None and entry.valid_until <= at:
+                    continue
+                if can_see(viewer, entry.visibility) and (best is None or entry.score > best.score):
+                    best = entry
+            if best is None:
+                continue
+            links = self._visible_links(viewer, best.indicator_id)
+            outcome = _indicator_outcome(best.score)
+            if links and outcome == Verdict.ALLOW:
+                outcome = Verdict.REVIEW
+            reason = f"{best.type.value.replace('_', ' ')} {best.value!r} is a known indicator"
+            if distance is not None:
+                reason += f" (Hamming distance {distance})"
+            if links:
+                reason += "; part of a seller network: " + "; ".join(links)
+            out.append(
+                Match(
+                    MatchKind.INDICATOR,
+                    str(best.id),
+                    field_name,
+                    reason,
+                    outcome,
+                    text=text,
+                    distance=distance,
+                    score=best.score,
+                    links=links,
+                )
+            )
+        return out
+
+    def _visible_links(self, viewer: Viewer, indicator_id: uuid.UUID) -> tuple[str, ...]:
+        """The seller network around an indicator (two links deep: networks are stored as
+        stars), as far as the viewer sees both ends of each link."""
+        start = [a for a in self._assertions_of.get(indicator_id, ()) if a in self.assertions]
+        seen = {indicator_id}
+        frontier = [a for a in start if can_see(viewer, self.assertions[a].visibility)]
+        out: list[str] = []
+        for _depth in range(NETWORK_DEPTH):
+            following: list[uuid.UUID] = []
+            for assertion_id in frontier:
+                for link in self.links.get(assertion_id, ()):
+                    other = self.assertions.get(link.other)
+                    if other is None or other.indicator_id in seen:
+                        continue
+                    if not can_see(viewer, other.visibility):
+                        continue
+                    seen.add(other.indicator_id)
+                    following.append(other.id)
+                    out.append(
+                        f"linked to {other.type.value.replace('_', ' ')} {other.value!r} "
+                        f"({link.reason.lower().replace('_', ' ')})"
+                    )
+                    if len(out) >= NETWORK_LIMIT:
+                        return tuple(out)
+            frontier = following
+        return tuple(out)
+
+    def __len__(self) -> int:
+        return len(self.rules) + len(self.assertions) + len(self.allowlist)
+
+
+# --- pure helpers ---------------------------------------------------------------------------
+
+
+def _hashes(listing: Listing, type_: IndicatorType) -> tuple[str, ...]:
+    values = listing.image_phashes if type_ == T.IMAGE_PHASH else listing.image_pdqs
+    return tuple(v.lower() for v in values)
+
+
+def _search(index: HammingIndex, value: str) -> list:  # type: ignore[type-arg]
+    if not len(index):
+        return []
+    try:
+        return index.search(value)
+    except ValueError:
+        return []  # a malformed hash matches nothing
+
+
+def _replace_overridden(match: Match) -> Match:
+    return Match(
+        match.kind,
+        match.id,
+        match.field,
+        match.reason + " — overridden by a brand allowlist",
+        Verdict.ALLOW,
+        text=match.text,
+        distance=match.distance,
+        score=match.score,
+        links=match.links,
+        overridden=True,
+    )
+
+
+def _indicator_outcome(score: float) -> Verdict:
+    if score >= BLOCK_AT:
+        return Verdict.BLOCK
+    if score >= REVIEW_AT:
+        return Verdict.REVIEW
+    return Verdict.ALLOW
+
+
+def _exception(entry: RuleEntry, listing: Listing, folded: FoldedText | None) -> str | None:
+    """The first exception of the rule the listing satisfies, named; None when none holds."""
+    exceptions = entry.definition.exceptions
+    for seller in exceptions.authorised_sellers:
+        if listing.platform == seller.platform and listing.seller_id == seller.seller_id:
+            return f"authorised seller {seller.label}"
+    for certification in exceptions.certification_ids:
+        if certification in listing.certifications:
+            return f"certification {certification}"
+    if entry.statement and folded is not None and entry.statement in folded.haystack:
+        return "required statement present"
+    if exceptions.ships_to_only and listing.ships_to:
+        if set(listing.ships_to) <= set(exceptions.ships_to_only):
+            return "ships only to " + ", ".join(exceptions.ships_to_only)
+    return None
+
+
+def _evaluate(
+    entry: RuleEntry,
+    listing: Listing,
+    category: int | None,
+    tree: CategoryTree,
+    terms: dict[str, str],
+    folded: FoldedText | None,
+    at: datetime,
+) -> Match | None:
+    """The rule's match on one listing, or None when the listing is outside its scope."""
+    rule = entry.definition
+    if not rule.in_force(at):
+        return None
+    if rule.platforms and listing.platform not in rule.platforms:
+        return None
+    if rule.jurisdictions:
+        places = {listing.country, *listing.ships_to} - {None}
+        if places and not places & set(rule.jurisdictions):
+            return None
+    if rule.brands and (listing.brand is None or fold_case(listing.brand) not in entry.brands):
+        return None
+    if rule.conditions and listing.condition not in rule.conditions:
+        return None
+    if any(t not in terms for t in entry.all_of):
+        return None
+    if entry.any_of and not any(t in terms for t in entry.any_of):
+        return None
+    if any(t in terms for t in entry.none_of):
+        return None
+    evidence: list[str] = []
+    field_name, text = "categoryId", None
+    uncertain = False
+    if rule.category_ids:
+        within = (
+            next((c for c in tree.ancestors(category) if c in rule.category_ids), None)
+            if category is not None
+            else None
+        )
+        if within is None and category is not None and category in rule.category_ids:
+            within = category
+        if within is None:
+            if not terms or (category is not None and category in tree):
+                return None
+            uncertain = True  # keyword evidence, but no known category to confirm it
+            evidence.append("category unknown")
+        else:
+            evidence.append(f"category {category} within {within}")
+            text = str(category)
+            if listing.category_id is None:
+                field_name = "platformCategoryId"
+                text = listing.platform_category_id
+    if rule.brands:
+        evidence.append(f"brand {listing.brand}")
+    if rule.conditions and listing.condition is not None:
+        evidence.append(f"condition {listing.condition.value}")
+    matched_terms = [terms[t] for t in (*entry.all_of, *entry.any_of) if t in terms]
+    if matched_terms:
+        evidence.append("keywords " + ", ".join(repr(t) for t in matched_terms))
+        if field_name == "categoryId" and text is None:
+            field_name, text = "title", matched_terms[0]
+    exception = _exception(entry, listing, folded)
+    if exception is not None:
+        outcome = Verdict.ALLOW
+    elif rule.decision == Decision.ALLOW_IF or uncertain:
+        outcome = Verdict.REVIEW
+    else:
+        outcome = Verdict.BLOCK
+    reason = f"{rule.decision.value} {rule.name!r} ({rule.rationale.value.lower()}): " + (
+        "; ".join(evidence)
+    )
+    if exception is not None:
+        reason += f" — allowed: {exception}"
+    return Match(
+        MatchKind.RULE,
+        str(entry.id),
+        field_name,
+        reason,
+        outcome,
+        text=text,
+        score=100.0 if outcome == Verdict.BLOCK else (50.0 if outcome == Verdict.REVIEW else 0.0),
+        exception=exception,
+    )
+
+
+def _verdict(matches: list[Match], ref: str | None) -> CheckResult:
+    """From visible matches only: the strongest outcome wins; the score combines indicator
+    scores (independent evidence) with the rules' fixed weights."""
+    verdict = Verdict.ALLOW
+    remaining = 1.0
+    for m in matches:
+        if _RANK[m.outcome] > _RANK[verdict]:
+            verdict = m.outcome
+        if not m.overridden:
+            remaining *= 1 - min(max(m.score, 0.0), 100.0) / 100
+    score = round(100 * (1 - remaining), 2)
+    # Several weak indicators together can say more than each alone.
+    if _RANK[_indicator_outcome(score)] > _RANK[verdict]:
+        verdict = _indicator_outcome(score)
+    order = sorted(matches, key=lambda m: (-_RANK[m.outcome], m.kind.value, -m.score, m.id))
+    return CheckResult(verdict, score, tuple(order), ref)

@@ -1,0 +1,704 @@
+"""The embedded backend: a Tantivy index under the data dir.
+
+Layout: ``<root>/current`` names the live index directory (``<root>/index-…``); a rebuild
+writes a new directory and swaps the pointer with one atomic rename, so readers never see
+a half-built index. Tantivy's analyzers do the English part (lowercase, ASCII folding,
+Porter2 stemming); :mod:`search.analysis` adds the confusable skeleton and CJK bigrams as
+fields of their own, and the queries are analysed the same way.
+
+Versions: each document holds its version (the change-log sequence number) in a fast
+field; an action applies only if its version is newer than the indexed one. A delete
+leaves a tombstone (id and version, no visibility fields), so an older upsert replayed
+after it cannot bring the document back; no visibility filter ever matches a tombstone.
+
+Writers: a writer is taken for each bulk and released after its commit, so another process
+(the CLI's rebuild, a second worker) can write in between; while someone else holds the
+index lock the backend is :class:`SearchUnavailable` and the indexer retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import threading
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import Filter as TFilter
+from tantivy import Occur, Query, TextAnalyzerBuilder, Tokenizer
+
+from alliance.sharing.policy import AllOf, AnyOf, Filter, Terms
+from search.analysis import (
+    CJK_RUN,
+    WORD,
+    cjk_bigrams,
+    fuzziness,
+    has_cjk,
+    highlight,
+    parse_query,
+    skeleton_text,
+    within_distance,
+)
+from search.backend import FACET_SIZE, BulkOutcome, InvalidCursor, SearchUnavailable
+from search.query import (
+    FacetCount,
+    FacetName,
+    Highlight,
+    IndexAction,
+    SearchHit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    Upsert,
+)
+
+KEYWORD_FIELDS = (
+    "kind",
+    "type",
+    "status",
+    "brands",
+    "language",
+    "owner_org_id",
+    "working_group_id",
+    "distribution",
+    "tlp",
+)
+TEXT_ANALYZER = "alliance_text"
+WORDS_ANALYZER = "alliance_words"
+POINTER = "current"
+DELETED = "deleted"
+HIGHLIGHT_FIELDS = ("title", "body")
+
+
+def build_schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, tokenizer_name="raw")
+    b.add_text_field("object_id", stored=True, tokenizer_name="raw")
+    b.add_text_field("state", tokenizer_name="raw")
+    for name in KEYWORD_FIELDS:
+        # Columns (fast fields) only where facets count; filters use the inverted index.
+        fast = name in {f.value for f in FacetName}
+        b.add_text_field(name, stored=name == "kind", fast=fast, tokenizer_name="raw")
+    b.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
+    b.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
+    b.add_text_field("keywords", tokenizer_name=TEXT_ANALYZER)
+    b.add_text_field("skeleton", tokenizer_name=WORDS_ANALYZER)
+    b.add_text_field("cjk", tokenizer_name="whitespace")
+    b.add_text_field("words", tokenizer_name=WORDS_ANALYZER)
+    b.add_unsigned_field("version", stored=True, indexed=True, fast=True)
+    b.add_date_field("updated_at", stored=True, indexed=True, fast=True)
+    return b.build()
+
+
+def _analyzers() -> dict[str, tantivy.TextAnalyzer]:
+    def base() -> TextAnalyzerBuilder:
+        return (
+            TextAnalyzerBuilder(Tokenizer.simple())
+            .filter(TFilter.remove_long(64))
+            .filter(TFilter.lowercase())
+            .filter(TFilter.ascii_fold())
+        )
+
+    return {
+        TEXT_ANALYZER: base().filter(TFilter.stemmer("english")).build(),
+        WORDS_ANALYZER: base().build(),
+    }
+
+
+SCHEMA = build_schema()
+ANALYZERS = _analyzers()
+
+
+def analyse(text: str) -> list[str]:
+    return ANALYZERS[TEXT_ANALYZER].analyze(text)
+
+
+def words(text: str) -> list[str]:
+    return ANALYZERS[WORDS_ANALYZER].analyze(text)
+
+
+@lru_cache(maxsize=100_000)
+def _word_keys(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """One word of stored text as highlighting compares it: its terms, and its skeleton's."""
+    return tuple({*analyse(word), *words(word)}), tuple(words(skeleton_text(word)))
+
+
+def _open_index(path: Path) -> tantivy.Index:
+    path.mkdir(parents=True, exist_ok=True)
+    index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
+    for name, analyzer in ANALYZERS.items():
+        index.register_tokenizer(name, analyzer)
+    return index
+
+
+def to_tantivy(action: Upsert) -> tantivy.Document:
+    doc = action.document
+    out = tantivy.Document()
+    out.add_text("id", doc.doc_id)
+    out.add_text("object_id", doc.object_id)
+    out.add_text("kind", doc.kind)
+    for name, value in (("type", doc.type), ("status", doc.status), ("language", doc.language)):
+        if value:
+            out.add_text(name, value)
+    for brand in doc.brands:
+        out.add_text("brands", brand)
+    out.add_text("distribution", doc.distribution.value)
+    out.add_text("tlp", doc.tlp.value)
+    if doc.owner_org_id is not None:
+        out.add_text("owner_org_id", str(doc.owner_org_id))
+    if doc.working_group_id is not None:
+        out.add_text("working_group_id", str(doc.working_group_id))
+    out.add_text("title", doc.title)
+    if doc.body:
+        out.add_text("body", doc.body)
+    keywords = " ".join(doc.keywords)
+    if keywords:
+        out.add_text("keywords", keywords)
+    # Look-alike letters matter in names (titles, keywords), which is where they are folded.
+    out.add_text("skeleton", skeleton_text(f"{doc.title}\n{keywords}"))
+    if has_cjk(doc.title) or has_cjk(doc.body):
+        out.add_text("cjk", " ".join(cjk_bigrams(f"{doc.title}\n{doc.body}")))
+    out.add_text("words", f"{doc.title} {keywords}")
+    out.add_unsigned("version", action.version)
+    out.add_date("updated_at", doc.updated_at.astimezone(UTC))
+    return out
+
+
+def _tombstone(doc_id: str, version: int) -> tantivy.Document:
+    out = tantivy.Document()
+    out.add_text("id", doc_id)
+    out.add_text("state", DELETED)
+    out.add_unsigned("version", version)
+    return out
+
+
+# --- filters and queries -----------------------------------------------------------------------
+
+
+def compile_filter(rule: Filter) -> Query:
+    """The sharing policy's filter as a Tantivy query (missing values never match a term)."""
+    if isinstance(rule, Terms):
+        return _terms(rule.field.value, [str(v) for v in rule.values])
+    parts = [compile_filter(c) for c in rule.clauses]
+    if isinstance(rule, AllOf):
+        return Query.boolean_query([(Occur.Must, p) for p in parts]) if parts else Query.all_query()
+    assert isinstance(rule, AnyOf)
+    if not parts:
+        return Query.empty_query()
+    return parts[0] if len(parts) == 1 else Query.boolean_query([(Occur.Should, p) for p in parts])
+
+
+def _terms(field: str, values: list[str]) -> Query:
+    """Documents whose ``field`` holds one of ``values``. A few values as a union of term
+    queries, which intersects with the text query by skipping; many as a term set."""
+    if not values:
+        return Query.empty_query()
+    if len(values) > 16:
+        return Query.term_set_query(SCHEMA, field, values)
+    return _any([Query.term_query(SCHEMA, field, v) for v in values])
+
+
+def _any(queries: list[Query]) -> Query:
+    return (
+        queries[0]
+        if len(queries) == 1
+        else Query.boolean_query([(Occur.Should, q) for q in queries])
+    )
+
+
+def _all(queries: list[Query]) -> Query:
+    return (
+        queries[0] if len(queries) == 1 else Query.boolean_query([(Occur.Must, q) for q in queries])
+    )
+
+
+def _phrase(field: str, tokens: list[str]) -> Query:
+    if len(tokens) == 1:
+        return Query.term_query(SCHEMA, field, tokens[0])
+    return Query.phrase_query(SCHEMA, field, tokens)
+
+
+class TextPlan:
+    """What a query's text asks, analysed as the documents were: the engine query, and the
+    terms that mark highlights."""
+
+    def __init__(self, text: str) -> None:
+        self.clauses: list[Query] = []
+        self.exact: set[str] = set()
+        self.fuzzy: list[tuple[str, int]] = []
+        self.skeletons: set[str] = set()
+        self.cjk_runs: list[str] = []
+        self._matched: dict[str, bool] = {}
+        for unit in parse_query(text):
+            clause = self._unit(unit.text, unit.phrase)
+            if clause is not None:
+                self.clauses.append(clause)
+
+    def _unit(self, text: str, phrase: bool) -> Query | None:
+        """Its CJK runs as bigram phrases, and the rest as words; both must match."""
+        clauses: list[Query] = []
+        if has_cjk(text):
+            runs = CJK_RUN.findall(unicodedata.normalize("NFKC", text))
+            self.cjk_runs.extend(runs)
+            clauses += [_phrase("cjk", cjk_bigrams(run)) for run in runs]
+            text = CJK_RUN.sub(" ", unicodedata.normalize("NFKC", text))
+        latin = self._words(text, phrase)
+        if latin is not None:
+            clauses.append(latin)
+        return _all(clauses) if clauses else None
+
+    def _words(self, text: str, phrase: bool) -> Query | None:
+        options: list[Query] = []
+        tokens = analyse(text)
+        skeleton_tokens = words(skeleton_text(text))
+        if tokens:
+            self.exact.update(tokens)
+            self.skeletons.update(skeleton_tokens)
+            if phrase:
+                options += [_phrase(f, tokens) for f in ("title", "body", "keywords")]
+                if skeleton_tokens:
+                    options.append(_phrase("skeleton", skeleton_tokens))
+            else:
+                exact = _all(
+                    [
+                        _any(
+                            [
+                                Query.boost_query(Query.term_query(SCHEMA, "title", t), 3.0),
+                                Query.term_query(SCHEMA, "body", t),
+                                Query.boost_query(Query.term_query(SCHEMA, "keywords", t), 2.0),
+                            ]
+                        )
+                        for t in tokens
+                    ]
+                )
+                options.append(Query.boost_query(exact, 2.0))
+                plain = words(text)
+                if any(fuzziness(w) for w in plain):
+                    # Typos are forgiven on the words as written too: a stemmer may cut a
+                    # misspelt word elsewhere than the right one ("prts" vs "parts" → "part").
+                    self.fuzzy.extend((w, fuzziness(w)) for w in plain)
+                    options.append(
+                        _all(
+                            [
+                                Query.fuzzy_term_query(SCHEMA, "words", w, distance=fuzziness(w))
+                                if fuzziness(w)
+                                else Query.term_query(SCHEMA, "words", w)
+                                for w in plain
+                            ]
+                        )
+                    )
+                if any(fuzziness(t) for t in tokens):
+                    self.fuzzy.extend((t, fuzziness(t)) for t in tokens)
+                    options.append(
+                        _all(
+                            [
+                                # Titles and keywords are forgiven through ``words``
+                                # above; here the body's stemmed terms.
+                                Query.fuzzy_term_query(SCHEMA, "body", t, distance=fuzziness(t))
+                                if fuzziness(t)
+                                else _any(
+                                    [
+                                        Query.term_query(SCHEMA, f, t)
+                                        for f in ("title", "body", "keywords")
+                                    ]
+                                )
+                                for t in tokens
+                            ]
+                        )
+                    )
+                if skeleton_tokens:
+                    options.append(
+                        _all([Query.term_query(SCHEMA, "skeleton", s) for s in skeleton_tokens])
+                    )
+        return _any(options) if options else None
+
+    def query(self) -> Query | None:
+        return _all(self.clauses) if self.clauses else None
+
+    def matches_word(self, word: str) -> bool:
+        known = self._matched.get(word)
+        if known is None:
+            known = self._matched[word] = self._matches_word(word)
+        return known
+
+    def _matches_word(self, word: str) -> bool:
+        tokens, skeletons = _word_keys(word)
+        for token in tokens:
+            if token in self.exact:
+                return True
+            if any(within_distance(token, term, d) for term, d in self.fuzzy):
+                return True
+        return bool(skeletons) and all(s in self.skeletons for s in skeletons)
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        found = [(m.start(), m.end()) for m in WORD.finditer(text) if self.matches_word(m.group())]
+        for run in self.cjk_runs:
+            start = text.find(run)
+            while start >= 0:
+                found.append((start, start + len(run)))
+                start = text.find(run, start + 1)
+        return found
+
+
+def filters_query(query: SearchQuery) -> list[Query]:
+    parts = [compile_filter(query.visibility)]
+    for field, values in query.filters.terms().items():
+        if values:
+            parts.append(_terms(field, list(values)))
+    f = query.filters
+    if f.updated_after or f.updated_before:
+        parts.append(
+            Query.range_query(
+                SCHEMA,
+                "updated_at",
+                tantivy.FieldType.Date,
+                f.updated_after,
+                f.updated_before,
+                include_lower=f.updated_after is None,
+                include_upper=f.updated_before is None,
+            )
+        )
+    return parts
+
+
+FACET_AGGREGATIONS = {
+    facet.value: {"terms": {"field": facet.value, "size": FACET_SIZE}} for facet in FacetName
+}
+
+
+def _parse_offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        offset = int(cursor.removeprefix("o:"))
+    except ValueError:
+        raise InvalidCursor("not a cursor of this backend") from None
+    if offset < 0:
+        raise InvalidCursor("not a cursor of this backend")
+    return offset
+
+
+class TantivyBackend:
+    name = "tantivy"
+
+    def __init__(self, root: Path, *, heap_size: int = 64_000_000, writer_threads: int = 1):
+        self.root = Path(root)
+        self.heap_size = heap_size
+        self.writer_threads = writer_threads
+        self._lock = threading.Lock()
+        self._index: tantivy.Index | None = None
+        self._index_name: str | None = None
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tantivy-facets")
+
+    # --- the live index ---
+
+    def _pointer(self) -> str | None:
+        try:
+            return (self.root / POINTER).read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    def _write_pointer(self, name: str) -> None:
+        tmp = self.root / f".{POINTER}.{uuid.uuid4().hex}"
+        tmp.write_text(name, encoding="utf-8")
+        os.replace(tmp, self.root / POINTER)
+
+    def _live(self) -> tantivy.Index:
+        name = self._pointer()
+        if name is None:
+            self._ensure()
+            name = self._pointer()
+            assert name is not None
+        with self._lock:
+            if self._index is None or self._index_name != name:
+                try:
+                    self._index = _open_index(self.root / name)
+                except (OSError, ValueError) as exc:
+                    # A schema changed by an upgrade lands here too: a rebuild makes a new one.
+                    raise SearchUnavailable(
+                        f"cannot open the index {name} ({exc}); "
+                        "if Alliance was upgraded, run 'alliance search reindex'"
+                    ) from exc
+                self._index_name = name
+            return self._index
+
+    def _ensure(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if self._pointer() is None:
+                name = _new_index_name()
+                _open_index(self.root / name)
+                self._write_pointer(name)
+        except OSError as exc:
+            raise SearchUnavailable(f"cannot create the index under {self.root}: {exc}") from exc
+
+    async def ensure_index(self) -> None:
+        await asyncio.to_thread(self._live)
+
+    # --- writing ---
+
+    async def bulk(self, actions: Sequence[IndexAction]) -> BulkOutcome:
+        return await asyncio.to_thread(self.bulk_sync, actions)
+
+    def bulk_sync(self, actions: Sequence[IndexAction]) -> BulkOutcome:
+        return _bulk(self._live(), actions, self.heap_size, self.writer_threads)
+
+    # --- reading ---
+
+    def _searcher(self) -> tantivy.Searcher:
+        index = self._live()
+        index.reload()
+        return index.searcher()
+
+    async def search(self, query: SearchQuery) -> SearchResult:
+        return await asyncio.to_thread(self.search_sync, query)
+
+    def search_sync(self, query: SearchQuery) -> SearchResult:
+        offset = _parse_offset(query.after)
+        searcher = self._searcher()
+        plan = TextPlan(query.text)
+        text_query = plan.query()
+        parts = filters_query(query)
+        # Filters do not score: a constant-score wrapper spares BM25 on every clause.
+        filters = Query.const_score_query(_all(parts), 0.0)
+        engine_query = _all([text_query, filters]) if text_query is not None else filters
+        # Facets are counted on a second thread while the first collects the page (the
+        # engine releases the GIL), so a page costs the slower of the two, not their sum.
+        aggregated = (
+            self._pool.submit(searcher.aggregate, engine_query, FACET_AGGREGATIONS)
+            if query.facets
+            else None
+        )
+        # With facets, the total is their kind counts (every document has one kind), so the
+        # page is collected without counting, which lets the engine skip blocks that
+        # cannot reach the top hits.
+        count = aggregated is None
+        if text_query is None:
+            result = searcher.search(
+                engine_query,
+                query.limit + 1,
+                count=count,
+                offset=offset,
+                order_by_field="updated_at",
+            )
+        else:
+            result = searcher.search(engine_query, query.limit + 1, count=count, offset=offset)
+        hits = []
+        for position, (score, address) in enumerate(result.hits[: query.limit], offset + 1):
+            stored = searcher.doc(address).to_dict()
+            highlights: list[Highlight] = []
+            if query.highlight and text_query is not None:
+                for field in HIGHLIGHT_FIELDS:
+                    value = " ".join(stored.get(field, []))
+                    fragment = highlight(value, plan.spans(value))
+                    if fragment:
+                        highlights.append(Highlight(field, (fragment,)))
+            hits.append(
+                SearchHit(
+                    kind=stored["kind"][0],
+                    object_id=stored["object_id"][0],
+                    score=float(score) if text_query is not None else 1.0,
+                    highlights=tuple(highlights),
+                    cursor=f"o:{position}",
+                )
+            )
+        facets: dict[FacetName, list[FacetCount]] = {}
+        total = int(result.count or 0)
+        if aggregated is not None:
+            raw = aggregated.result()
+            for facet in FacetName:
+                buckets = raw.get(facet.value, {}).get("buckets", [])
+                facets[facet] = [FacetCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
+            kinds = raw.get(FacetName.KIND.value, {})
+            total = sum(int(b["doc_count"]) for b in kinds.get("buckets", [])) + int(
+                kinds.get("sum_other_doc_count", 0)
+            )
+        more = len(result.hits) > query.limit
+        return SearchResult(
+            hits=hits,
+            total=total,
+            next_cursor=f"o:{offset + query.limit}" if more else None,
+            facets=facets,
+        )
+
+    async def suggest(self, prefix: str, visibility: Filter, limit: int) -> list[Suggestion]:
+        return await asyncio.to_thread(self.suggest_sync, prefix, visibility, limit)
+
+    def suggest_sync(self, prefix: str, visibility: Filter, limit: int) -> list[Suggestion]:
+        tokens = words(prefix)
+        if not tokens or limit <= 0:
+            return []
+        searcher = self._searcher()
+        found = searcher.terms_with_prefix(
+            "words", tokens[-1], filter_query=compile_filter(visibility), limit=limit
+        )
+        return [Suggestion(term, int(count)) for term, count in found if count > 0][:limit]
+
+    async def count(self, visibility: Filter) -> int:
+        def run() -> int:
+            return int(self._searcher().search(compile_filter(visibility), 1).count or 0)
+
+        return await asyncio.to_thread(run)
+
+    async def versions(self) -> dict[str, int]:
+        def run() -> dict[str, int]:
+            searcher = self._searcher()
+            live = Query.all_query().and_must_not_match(Query.term_query(SCHEMA, "state", DELETED))
+            result = searcher.search(live, max(searcher.num_docs, 1))
+            out = {}
+            for _score, address in result.hits:
+                stored = searcher.doc(address).to_dict()
+                out[stored["id"][0]] = int(stored["version"][0])
+            return out
+
+        return await asyncio.to_thread(run)
+
+    async def rebuild(self) -> TantivyRebuild:
+        def start() -> TantivyRebuild:
+            # The live index need not open: a rebuild is how an index of an older schema
+            # is replaced.
+            self.root.mkdir(parents=True, exist_ok=True)
+            name = _new_index_name()
+            return TantivyRebuild(self, name, _open_index(self.root / name))
+
+        return await asyncio.to_thread(start)
+
+    async def close(self) -> None:
+        with self._lock:
+            self._index = None
+            self._index_name = None
+        self._pool.shutdown(wait=False)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tantivy-facets")
+
+
+class TantivyRebuild:
+    """A new index filled by one writer held from the first bulk to :meth:`finish`: the
+    index is not live, so nothing needs to be visible before the swap (one commit, at the
+    end, instead of one per page)."""
+
+    def __init__(self, backend: TantivyBackend, name: str, index: tantivy.Index) -> None:
+        self.backend, self.name, self.index = backend, name, index
+        self._writer: Any = None
+        self._versions: dict[str, int] = {}
+
+    def _bulk(self, actions: Sequence[IndexAction]) -> BulkOutcome:
+        if self._writer is None:
+            self._writer = self.index.writer(
+                heap_size=max(self.backend.heap_size, 256_000_000),
+                num_threads=self.backend.writer_threads,
+            )
+        applied = stale = 0
+        for action in actions:
+            key = action.document.doc_id if isinstance(action, Upsert) else action.doc_id
+            known = self._versions.get(key)
+            if known is not None and known >= action.version:
+                stale += 1
+                continue
+            if known is not None:
+                self._writer.delete_documents_by_term("id", key)
+            self._versions[key] = action.version
+            self._writer.add_document(
+                to_tantivy(action)
+                if isinstance(action, Upsert)
+                else _tombstone(key, action.version)
+            )
+            applied += 1
+        return BulkOutcome(applied, stale)
+
+    async def bulk(self, actions: Sequence[IndexAction]) -> BulkOutcome:
+        return await asyncio.to_thread(self._bulk, actions)
+
+    def _commit(self) -> None:
+        if self._writer is not None:
+            self._writer.commit()
+            self._writer.wait_merging_threads()
+            self._writer = None
+
+    async def finish(self) -> None:
+        def swap() -> None:
+            self._commit()
+            old = self.backend._pointer()
+            self.backend._write_pointer(self.name)
+            if old and old != self.name:
+                # Readers holding the old files keep them until they reopen (POSIX unlink).
+                shutil.rmtree(self.backend.root / old, ignore_errors=True)
+
+        await asyncio.to_thread(swap)
+
+    async def abort(self) -> None:
+        def drop() -> None:
+            if self._writer is not None:
+                self._writer.rollback()
+                self._writer.wait_merging_threads()
+                self._writer = None
+            shutil.rmtree(self.backend.root / self.name, ignore_errors=True)
+
+        await asyncio.to_thread(drop)
+
+
+def _new_index_name() -> str:
+    return f"index-{datetime.now(UTC):%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _bulk(
+    index: tantivy.Index, actions: Sequence[IndexAction], heap_size: int, threads: int
+) -> BulkOutcome:
+    latest: dict[str, IndexAction] = {}
+    for action in actions:
+        key = action.document.doc_id if isinstance(action, Upsert) else action.doc_id
+        if key not in latest or latest[key].version < action.version:
+            latest[key] = action
+    if not latest:
+        return BulkOutcome(0, 0)
+    index.reload()
+    existing = _indexed_versions(index.searcher(), list(latest))
+    todo = [a for k, a in latest.items() if existing.get(k, -1) < a.version]
+    stale = len(actions) - len(todo)
+    if not todo:
+        return BulkOutcome(0, stale)
+    try:
+        writer = index.writer(heap_size=heap_size, num_threads=threads)
+    except ValueError as exc:  # LockBusy: another writer holds the index
+        raise SearchUnavailable(f"the index is locked by another writer: {exc}") from exc
+    try:
+        for action in todo:
+            key = action.document.doc_id if isinstance(action, Upsert) else action.doc_id
+            if key in existing:
+                writer.delete_documents_by_term("id", key)
+            if isinstance(action, Upsert):
+                writer.add_document(to_tantivy(action))
+            else:
+                writer.add_document(_tombstone(key, action.version))
+        writer.commit()
+    except (OSError, ValueError) as exc:
+        writer.rollback()
+        raise SearchUnavailable(f"indexing failed: {exc}") from exc
+    finally:
+        writer.wait_merging_threads()
+    index.reload()
+    return BulkOutcome(len(todo), stale)
+
+
+def _indexed_versions(searcher: tantivy.Searcher, ids: list[str]) -> dict[str, int]:
+    if searcher.num_docs == 0:
+        return {}
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 1024):
+        chunk = ids[start : start + 1024]
+        result = searcher.search(Query.term_set_query(SCHEMA, "id", chunk), len(chunk) * 2)
+        if not result.hits:
+            continue
+        addresses = [a for _s, a in result.hits]
+        versions = searcher.fast_field_values("version", addresses)
+        for address, version in zip(addresses, versions, strict=True):
+            doc_id = searcher.doc(address).get_first("id")
+            found[doc_id] = max(found.get(doc_id, -1), int(version or 0))
+    return found
