@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any, Required, TypedDict, Unpack
 
@@ -88,6 +88,9 @@ class PendingEntry:
     detail: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
     prev_hash: str = ""
+
+
+_ENTRY_FIELDS = tuple(f.name for f in fields(PendingEntry))
 
 
 def _alliance_session(session: AsyncSession | Session) -> Session:
@@ -204,7 +207,10 @@ def _write_pending_entries(session: Session) -> None:
         seq += 1
         chained = replace(pending, seq=seq, prev_hash=prev_hash)
         prev_hash = entry_hash(chained)
-        rows.append(asdict(chained) | {"entry_hash": prev_hash})
+        # A shallow copy: asdict's deep copy of every detail was a quarter of a bulk import.
+        row = {name: getattr(chained, name) for name in _ENTRY_FIELDS}
+        row["entry_hash"] = prev_hash
+        rows.append(row)
     repo.insert_entries(session, rows)
 
 
