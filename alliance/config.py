@@ -135,6 +135,18 @@ class OAuthSettings(BaseSettings):
     jwks_cache_seconds: int = Field(3600, ge=0, le=7 * 24 * 3600)
 
 
+class OutboundSettings(BaseSettings):
+    """Calls out to member-configured URLs (webhook receivers, peer instances)."""
+
+    model_config = _config("ALLIANCE_OUTBOUND_")
+
+    # Private, loopback and link-local destinations are refused unless allowed here
+    # (a LAN deployment, or tests against a local receiver).
+    allow_private_hosts: bool = False
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+    max_response_bytes: int = Field(1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+
+
 class RateLimitSettings(BaseSettings):
     """Token buckets per client (or per IP address for anonymous callers)."""
 
@@ -240,6 +252,7 @@ class Settings(BaseModel):
     ratelimit: RateLimitSettings
     log: LogSettings
     indicators: IndicatorSettings = Field(default_factory=IndicatorSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -290,6 +303,7 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "ratelimit": RateLimitSettings,
     "log": LogSettings,
     "indicators": IndicatorSettings,
+    "outbound": OutboundSettings,
 }
 
 

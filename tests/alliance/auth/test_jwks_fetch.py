@@ -72,7 +72,7 @@ def resolving_to(*addresses: str) -> Any:
 
 
 def test_a_name_resolving_to_a_private_address_is_refused() -> None:
-    with pytest.raises(JwksFetchError, match=r"refusing to fetch from 'idp\.example'.*private"):
+    with pytest.raises(JwksFetchError, match=r"refusing to connect to 'idp\.example'.*private"):
         fetch_jwks("https://idp.example/jwks", FetchPolicy(), resolve=resolving_to("10.1.2.3"))
 
 
