@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from alliance.indicators import IndicatorErrorCode, IndicatorType, normalise
-from alliance.indicators.text_input import clean_text, is_default_ignorable
+from alliance.indicators.text_input import clean_text, is_default_ignorable, remove_ignorables
 
 from .conftest import assert_refused
 
@@ -107,6 +107,18 @@ def test_default_ignorable_code_points() -> None:
     assert all(is_default_ignorable(c) for c in "\u00ad\u034f\u200b\u202e\u2064\ufe0f\ufeff")
     assert is_default_ignorable("\U000e0041")  # tag character
     assert not any(is_default_ignorable(c) for c in "a \u00a0\u3000é1")
+
+
+def test_removal_agrees_with_the_code_point_table_everywhere() -> None:
+    # The fast path (a regex class, ASCII skipped) removes exactly the table's code points.
+    disagree = [
+        hex(c)
+        for c in range(0x110000)
+        if not 0xD800 <= c <= 0xDFFF
+        and (remove_ignorables(f"a{chr(c)}b") == "ab") != is_default_ignorable(chr(c))
+    ]
+    assert disagree == []
+    assert remove_ignorables("N\u200bi\u00adke\U000e0041\u2060 x") == "Nike x"
 
 
 def test_clean_text_folds_compatibility_forms_unless_told_not_to() -> None:
