@@ -35,6 +35,7 @@ run: $(VENV)/.installed-run
 		$(BIN)/alliance demo && touch "$(DATA_DIR)/.demo-seeded" && \
 		echo "Token for the operator: $(BIN)/alliance token issue --org alliance-office --scopes admin"; \
 	fi
+	@echo "Members' portal: http://127.0.0.1:8000/portal  (demo sign-in: analyst@acme-motors.example / alliance-demo-password)"
 	$(BIN)/alliance serve
 
 test: $(VENV)/.installed-test

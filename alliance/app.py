@@ -45,7 +45,13 @@ def create_app(
     """Build the app. Tests may hand in a sessionmaker (e.g. bound to a rolled-back
     connection) and a job sender; otherwise both are built in the lifespan."""
     from alliance.auth.http import oauth_router
+    from alliance.blobs.http import blobs_router
+    from alliance.federation.http import federation_router
+    from alliance.guides.http import guides_router
     from alliance.listings.http import listings_router
+    from alliance.portal.http import portal_router
+    from alliance.sync.http import sync_router
+    from alliance.taxii.http import taxii_router
     from schema.graphql_app import graphql_router
     from search.factory import make_backend
     from search.status import search_status
@@ -129,6 +135,12 @@ def create_app(
     )
     app.include_router(oauth_router())
     app.include_router(listings_router())
+    app.include_router(guides_router())
+    app.include_router(taxii_router())
+    app.include_router(blobs_router())
+    app.include_router(sync_router())
+    app.include_router(federation_router())
+    app.include_router(portal_router())
     return app
 
 

@@ -20,9 +20,14 @@ import typer
 
 from alliance.audit.cli import audit_app
 from alliance.auth.cli import client_app, issuer_app, keys_app, user_app
+from alliance.cases.cli import cases_app, evidence_app
+from alliance.cases.cli import report as report_command
 from alliance.config import Settings, SettingsError, load_settings
+from alliance.federation.cli import peers_app, sync_app
+from alliance.guides.cli import guides_app
 from alliance.indicators.cli import indicators_app, use_job_sender
 from alliance.rules.cli import rules_app
+from alliance.stix.cli import stix_app
 from alliance.taxonomy.cli import taxonomy_app
 
 T = TypeVar("T")
@@ -45,7 +50,14 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(taxonomy_app, name="taxonomy")
 app.add_typer(rules_app, name="rules")
+app.add_typer(guides_app, name="guides")
 app.add_typer(indicators_app, name="indicators")
+app.add_typer(cases_app, name="cases")
+app.add_typer(evidence_app, name="evidence")
+app.command("report")(report_command)
+app.add_typer(stix_app, name="stix")
+app.add_typer(peers_app, name="peers")
+app.add_typer(sync_app, name="sync")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
@@ -72,14 +84,19 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_with_session(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``work(session)`` in one committed transaction against the configured database."""
+def run_with_session(
+    settings: Settings, work: Callable[[Any], Awaitable[T]], *, job_sender: Any = None
+) -> T:
+    """Run ``work(session)`` in one committed transaction against the configured database
+    (with ``job_sender``, the jobs it queues are sent once it commits)."""
     from alliance.db import make_engine, make_sessionmaker, unit_of_work
+    from alliance.jobs import SENDER_KEY
 
     async def main() -> T:
         engine = make_engine(settings.database_url)
+        options = {SENDER_KEY: job_sender} if job_sender is not None else {}
         try:
-            async with unit_of_work(make_sessionmaker(engine)) as session:
+            async with unit_of_work(make_sessionmaker(engine, **options)) as session:
                 return await work(session)
         finally:
             await engine.dispose()
@@ -221,9 +238,21 @@ def _redacted(url: str) -> str:
 def demo(json_out: JsonOption = False) -> None:
     """Seed the demo alliance (organisations, groups, people, indicators). Safe to run again."""
     from alliance.demo import PEOPLE, seed
+    from alliance.portal.demo import DEMO_PASSWORD
 
     settings = settings_or_exit()
-    report = run_with_session(settings, lambda session: seed(session, with_indicators=True))
+    report = run_with_session(
+        settings,
+        lambda session: seed(
+            session,
+            with_indicators=True,
+            with_guides=True,
+            settings=settings,
+            demo_password=DEMO_PASSWORD,
+        ),
+        # The demo guides' photos queue their thumbnails (made once a worker runs).
+        job_sender=_celery_job_sender(settings),
+    )
     if json_out:
         typer.echo(json.dumps({"created": report.created, "already_present": report.existing}))
         return
@@ -235,6 +264,10 @@ def demo(json_out: JsonOption = False) -> None:
     )
     for org, email, _name in PEOPLE:
         typer.echo(f"  {org:<20} {email}")
+    typer.echo(
+        f"Sign in to the portal at {settings.base_url}/portal as any of them, "
+        f"password {DEMO_PASSWORD!r} (unless one was set before)."
+    )
 
 
 _TTL = re.compile(r"^(\d+)([smhd]?)$")

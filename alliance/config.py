@@ -7,11 +7,12 @@ with :class:`SettingsError`, whose message names the variable and the reason.
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -147,6 +148,38 @@ class OutboundSettings(BaseSettings):
     max_response_bytes: int = Field(1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
 
 
+class WebhookSettings(BaseSettings):
+    """Webhook deliveries: batch size, retries (exponential backoff, full jitter), leases."""
+
+    model_config = _config("ALLIANCE_WEBHOOKS_")
+
+    # A subscription's default; each may set its own (1-100).
+    max_attempts: int = Field(20, ge=1, le=100)
+    backoff_base_seconds: float = Field(2.0, gt=0, le=3600)
+    backoff_cap_seconds: float = Field(900.0, gt=0, le=24 * 3600)
+    batch_size: int = Field(100, ge=1, le=1000)
+    # How often beat looks for subscriptions with something to deliver.
+    dispatch_interval_seconds: float = Field(2.0, ge=0.1, le=3600)
+    # How long one worker holds a subscription while it delivers (longer than a request).
+    lease_seconds: float = Field(120.0, ge=1, le=3600)
+
+
+class FederationSettings(BaseSettings):
+    """Pulling peer instances' change feeds. The instance's own id is made by the first
+    migration that creates it: ``ALLIANCE_INSTANCE_ID`` when set then, else a new UUID."""
+
+    model_config = _config("ALLIANCE_FEDERATION_")
+
+    # How often beat queues a pull of every active peer.
+    pull_interval_seconds: float = Field(60.0, ge=1, le=24 * 3600)
+    # Changes asked for per feed request (each committed as one batch).
+    page_size: int = Field(500, ge=1, le=10_000)
+    # The bytes one page of a peer's feed may take (snapshots included).
+    max_page_bytes: int = Field(32 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Pages one pull reads at most before leaving the rest to the next.
+    max_pages_per_pull: int = Field(1000, ge=1, le=1_000_000)
+
+
 class RateLimitSettings(BaseSettings):
     """Token buckets per client (or per IP address for anonymous callers)."""
 
@@ -227,6 +260,77 @@ class IndicatorSettings(BaseSettings):
         return {**DEFAULT_HALF_LIFE_DAYS, **value}
 
 
+class GuideSettings(BaseSettings):
+    model_config = _config("ALLIANCE_GUIDES_")
+
+    # How often the periodic task marks guides past their review-by date as stale.
+    stale_check_every_seconds: float = Field(3600.0, ge=60, le=7 * 24 * 3600)
+
+
+class BlobSettings(BaseSettings):
+    """Uploaded photos and attachments: where they are kept and what is accepted.
+
+    ``ALLIANCE_BLOBS_URL`` is empty (files under ``<data dir>/blobs``), ``file:///path``, or
+    ``s3://bucket[/prefix]`` with the ``ALLIANCE_BLOBS_S3_*`` endpoint and credentials.
+    """
+
+    model_config = _config("ALLIANCE_BLOBS_")
+
+    # Declared before ``url``, whose validator reads them.
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    url: str | None = None
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Decoded pixels an image may have (width x height): a small file may declare a huge canvas.
+    max_pixels: int = Field(40_000_000, ge=1024, le=500_000_000)
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s):// URL, e.g. https://s3.eu-west-1.amazonaws.com")
+        return value.rstrip("/")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        if value.startswith("s3://"):
+            bucket, _, prefix = value.removeprefix("s3://").partition("/")
+            if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", bucket):
+                raise ValueError("s3://BUCKET[/prefix]: the bucket name is not a valid S3 bucket")
+            if prefix and not re.fullmatch(r"[A-Za-z0-9_.\-/]+", prefix):
+                raise ValueError("the s3:// prefix may hold letters, digits, '_', '.', '-', '/'")
+            missing = [
+                f"ALLIANCE_BLOBS_{name.upper()}"
+                for name in ("s3_endpoint", "s3_access_key_id", "s3_secret_access_key")
+                if not info.data.get(name)
+            ]
+            if missing:
+                raise ValueError(f"an s3:// URL needs {', '.join(missing)}")
+            return value.rstrip("/")
+        if not value.startswith("file:///"):
+            raise ValueError(
+                "must be empty (files under the data dir), file:///path or s3://bucket"
+            )
+        return value
+
+
+class CaseSettings(BaseSettings):
+    """Cases and their evidence files (stored under ``<data dir>/evidence``)."""
+
+    model_config = _config("ALLIANCE_CASES_")
+
+    max_evidence_bytes: int = Field(25 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    # Larger packages are refused over GraphQL (base64 in a response); use the CLI for them.
+    max_package_bytes_over_api: int = Field(50 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+
+
 class LogSettings(BaseSettings):
     model_config = _config("ALLIANCE_LOG_")
 
@@ -252,7 +356,12 @@ class Settings(BaseModel):
     ratelimit: RateLimitSettings
     log: LogSettings
     indicators: IndicatorSettings = Field(default_factory=IndicatorSettings)
+    blobs: BlobSettings = Field(default_factory=BlobSettings)
+    guides: GuideSettings = Field(default_factory=GuideSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
+    federation: FederationSettings = Field(default_factory=FederationSettings)
+    cases: CaseSettings = Field(default_factory=CaseSettings)
 
     model_config = {"arbitrary_types_allowed": True}
 
@@ -286,6 +395,13 @@ class Settings(BaseModel):
         return self.token.audience or self.base_url
 
     @property
+    def blobs_dir(self) -> Path:
+        """Where the filesystem blob store keeps its files."""
+        if self.blobs.url and self.blobs.url.startswith("file://"):
+            return Path(self.blobs.url.removeprefix("file://"))
+        return self.data_dir / "blobs"
+
+    @property
     def signing_key_file(self) -> Path:
         return self.signing.key_file or self.data_dir / "keys" / "signing-key.pem"
 
@@ -303,7 +419,11 @@ _SECTIONS: dict[str, type[BaseSettings]] = {
     "ratelimit": RateLimitSettings,
     "log": LogSettings,
     "indicators": IndicatorSettings,
+    "blobs": BlobSettings,
+    "guides": GuideSettings,
     "outbound": OutboundSettings,
+    "webhooks": WebhookSettings,
+    "federation": FederationSettings,
 }
 
 

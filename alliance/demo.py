@@ -6,11 +6,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alliance.cases.demo import seed_cases
+from alliance.config import Settings
+from alliance.guides.demo import seed_guides
 from alliance.indicators.demo import seed_indicators
 from alliance.listings.demo import seed_listings
 from alliance.orgs import repository as repo
 from alliance.orgs import service
 from alliance.orgs.models import MembershipRole, OrganisationKind
+from alliance.portal.demo import seed_demo_accounts
 
 ORGANISATIONS = [
     ("acme-motors", "Acme Motors", OrganisationKind.BRAND, "DE"),
@@ -85,8 +89,16 @@ class DemoReport:
     existing: int = 0
 
 
-async def seed(session: AsyncSession, *, with_indicators: bool = False) -> DemoReport:
-    """The directory; ``with_indicators`` adds the demo indicators (``alliance demo`` does)."""
+async def seed(
+    session: AsyncSession,
+    *,
+    with_indicators: bool = False,
+    with_guides: bool = False,
+    settings: Settings | None = None,
+    demo_password: str | None = None,
+) -> DemoReport:
+    """The directory; ``with_indicators`` adds the demo indicators, ``with_guides`` the demo
+    identification guides (their photos need ``settings``): ``alliance demo`` does both."""
     report = DemoReport()
     orgs = {}
     for slug, name, kind, country in ORGANISATIONS:
@@ -140,8 +152,20 @@ async def seed(session: AsyncSession, *, with_indicators: bool = False) -> DemoR
             report.created.append(f"person {email}")
         else:
             report.existing += 1
+    if demo_password is not None:
+        # Sign-in accounts for the portal; a password someone already set is kept.
+        report.existing += await seed_demo_accounts(session, demo_password, report.created)
     if with_indicators:
         report.existing += await seed_indicators(session, orgs, groups, report.created)
         # The rules and category data the listing check stands on (and its sample catalogue).
         report.existing += await seed_listings(session, orgs, groups, report.created)
+    if with_indicators and settings is not None:
+        # The demo test buys and case (their evidence files live under the data dir).
+        report.existing += await seed_cases(
+            session, orgs, groups, report.created, settings.data_dir
+        )
+    if with_guides:
+        report.existing += await seed_guides(
+            session, orgs, groups, report.created, settings=settings
+        )
     return report

@@ -35,6 +35,8 @@ class Context(BaseContext):
         # The search backend the app built in its lifespan (``search.backend.SearchBackend``).
         self.search = search
         self.loaders = Loaders(session)
+        # A websocket whose upgrade carried a bad token: refused when it initialises.
+        self.refused: Exception | None = None
 
     def reset_loaders(self) -> None:
         """After a write, cached objects may be stale."""

@@ -15,6 +15,7 @@ from alliance.orgs import repository as orgs_repo
 from alliance.orgs.models import Membership, Organisation, Person, WorkingGroup
 from alliance.sharing.policy import Viewer
 from alliance.sharing.service import load_viewer
+from schema.cases.dataloaders import CaseLoaders
 from schema.indicators.dataloaders import IndicatorLoaders
 from schema.rules.dataloaders import RuleLoaders
 
@@ -78,3 +79,4 @@ class Loaders:
         self.viewer: DataLoader[Principal | None, Viewer] = _viewers(session)
         self.indicators = IndicatorLoaders(session)
         self.rules = RuleLoaders(session)
+        self.cases = CaseLoaders(session)

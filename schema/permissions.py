@@ -97,6 +97,33 @@ def query_field(access: Access, **kwargs: Any) -> Any:
     )
 
 
+class SubscriptionAccessExtension(AccessExtension):
+    """An :class:`AccessExtension` for subscriptions: the resolver returns its event stream
+    (an async generator, not awaited); a denial is an error, as on queries."""
+
+    async def resolve_async(
+        self, next_: Callable[..., Any], source: Any, info: Info, **kwargs: Any
+    ) -> Any:
+        denial = self.access.denial(info.context.principal)
+        if denial == "UNAUTHENTICATED":
+            deny(info, denial, "authentication required")
+            raise unauthenticated()
+        if denial is not None:
+            message = f"{info.field_name} {self.access.describe()}"
+            deny(info, denial, message)
+            raise PublicError(message, "FORBIDDEN")
+        return next_(source, info, **kwargs)
+
+
+def subscription_field(access: Access, **kwargs: Any) -> Any:
+    description = kwargs.pop("description", "")
+    return strawberry.subscription(
+        extensions=[SubscriptionAccessExtension(access, returns_errors=False)],
+        description=f"{description} ({access.describe()})".strip(),
+        **kwargs,
+    )
+
+
 def mutation_field(access: Access, **kwargs: Any) -> Any:
     description = kwargs.pop("description", "")
     return strawberry.mutation(

@@ -23,8 +23,28 @@ from schema.auth.mutations.enable_oauth_client import EnableOAuthClient
 from schema.auth.mutations.remove_trusted_issuer import RemoveTrustedIssuer
 from schema.auth.mutations.rotate_oauth_client_secret import RotateOAuthClientSecret
 from schema.auth.queries import AuthQuery, resolve_identity_node
+from schema.blobs.mutations.create_image_indicator_from_blob import CreateImageIndicatorFromBlob
+from schema.blobs.mutations.upload_blob import UploadBlob
+from schema.blobs.queries import BlobsQuery
+from schema.cases.mutations.case_mutations import (
+    AcceptCase,
+    AddToCase,
+    AttachSalesRecords,
+    CloseCase,
+    DeclineCase,
+    OpenCase,
+    ReferCase,
+)
+from schema.cases.mutations.export_case_package import ExportCasePackage
+from schema.cases.mutations.record_test_buy import RecordTestBuy
+from schema.cases.queries import CasesQuery, resolve_case_node
+from schema.cases.types import Case, TestBuy
 from schema.changelog.queries import ChangelogQuery
+from schema.changelog.subscriptions import ChangelogSubscription
 from schema.errors import PublicError, bad_input
+from schema.federation.queries import FederationQuery
+from schema.guides.mutations import GuideMutations
+from schema.guides.queries import GuidesQuery, load_guide
 from schema.indicators.mutations.accept_proposal import AcceptProposal
 from schema.indicators.mutations.add_allowlist_entry import AddAllowlistEntry
 from schema.indicators.mutations.import_indicators import ImportIndicators, ImportJobQuery
@@ -54,6 +74,8 @@ from schema.rules.mutations.update_rule import UpdateRule
 from schema.rules.queries import RulesQuery, load_rule
 from schema.rules.types import Rule
 from schema.search.queries import SearchQueries
+from schema.webhooks.mutations import WebhookMutations
+from schema.webhooks.queries import WebhooksQuery
 
 logger = logging.getLogger("alliance.graphql")
 
@@ -69,6 +91,11 @@ class Query(
     SearchQueries,
     RulesQuery,
     ListingsQuery,
+    BlobsQuery,
+    GuidesQuery,
+    WebhooksQuery,
+    CasesQuery,
+    FederationQuery,
 ):
     @query_field(AUTHENTICATED, description="Any object by its global id.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -99,8 +126,12 @@ class Query(
             return Person.from_model(person)
         if type_name == "Rule":
             return await load_rule(info, raw)
+        if type_name == "Guide":
+            return await load_guide(info, raw)
         if type_name in ("OAuthClient", "TrustedIssuer"):
             return await resolve_identity_node(info, type_name, raw)
+        if type_name in ("Case", "TestBuy"):
+            return await resolve_case_node(info, type_name, raw)
         return await resolve_indicator_node(info, type_name, raw)
 
 
@@ -132,7 +163,25 @@ class Mutation(
     UpdateRule,
     ActivateRule,
     RetireRule,
+    UploadBlob,
+    CreateImageIndicatorFromBlob,
+    GuideMutations,
+    WebhookMutations,
+    RecordTestBuy,
+    OpenCase,
+    AddToCase,
+    ReferCase,
+    AcceptCase,
+    DeclineCase,
+    CloseCase,
+    AttachSalesRecords,
+    ExportCasePackage,
 ):
+    pass
+
+
+@strawberry.type
+class Subscription(ChangelogSubscription):
     pass
 
 
@@ -188,7 +237,8 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
     return AllianceSchema(
         query=Query,
         mutation=Mutation,
-        types=[Organisation, WorkingGroup, Membership, Person, Rule],
+        subscription=Subscription,
+        types=[Organisation, WorkingGroup, Membership, Person, Rule, Case, TestBuy],
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.max_depth),
             lambda: AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),

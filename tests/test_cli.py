@@ -16,8 +16,10 @@ import pytest
 
 from alliance.auth.keys import load_key_ring
 from alliance.auth.tokens import verify_access_token
+from alliance.cases.demo import REPORT_LINES as DEMO_CASE_LINES
 from alliance.db import make_engine, make_sessionmaker
 from alliance.demo import MEMBERSHIPS, ORGANISATIONS, PEOPLE, WORKING_GROUPS
+from alliance.guides.demo import REPORT_LINES as DEMO_GUIDE_LINES
 from alliance.indicators.demo import REPORT_LINES as DEMO_INDICATOR_LINES
 from alliance.listings.demo import REPORT_LINES as DEMO_LISTING_LINES
 from alliance.orgs import repository as repo
@@ -32,6 +34,8 @@ DEMO_ROWS = (
     + len(PEOPLE)
     + DEMO_INDICATOR_LINES
     + DEMO_LISTING_LINES
+    + DEMO_GUIDE_LINES
+    + DEMO_CASE_LINES
 )
 
 
@@ -329,6 +333,9 @@ HELP = {
     ("token", "issue"): "Print an RFC 9068 access token",
     ("schema",): "The GraphQL schema.",
     ("schema", "export"): "Print the GraphQL schema (SDL)",
+    ("cases", "export"): "Export a signed case package",
+    ("evidence", "verify"): "Check every hash, the chain and the signature",
+    ("report",): "The alliance-wide yearly transparency report",
 }
 
 

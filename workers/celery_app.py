@@ -62,6 +62,10 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "indicators.expire",
                 "schedule": timedelta(seconds=settings.indicators.expire_every_seconds),
             },
+            "mark-stale-guides": {
+                "task": "guides.mark_stale",
+                "schedule": timedelta(seconds=settings.guides.stale_check_every_seconds),
+            },
             "refresh-indicator-scores": {
                 "task": "indicators.refresh_scores",
                 "schedule": timedelta(seconds=settings.indicators.score_refresh_every_seconds),
@@ -71,6 +75,18 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "search.index_changes",
                 "schedule": timedelta(seconds=settings.search.index_interval_seconds),
                 "options": {"queue": "indexing", "expires": 60},
+            },
+            # Subscriptions with something to deliver each get a delivery task.
+            # Each active peer gets a pull task on the federation queue.
+            "federation-pull": {
+                "task": "federation.schedule_pulls",
+                "schedule": timedelta(seconds=settings.federation.pull_interval_seconds),
+                "options": {"queue": "federation", "expires": 60},
+            },
+            "webhooks-dispatch": {
+                "task": "webhooks.dispatch",
+                "schedule": timedelta(seconds=settings.webhooks.dispatch_interval_seconds),
+                "options": {"queue": "webhooks", "expires": 60},
             },
         },
         "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),

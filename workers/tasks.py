@@ -8,10 +8,17 @@ import uuid
 from celery import Task, shared_task
 from celery.signals import worker_process_shutdown
 
+from alliance.guides import service as guides_service
 from alliance.indicators import importing
 from alliance.indicators import service as indicators_service
 from alliance.system import service as system_service
-from workers import runtime, search_tasks  # noqa: F401  (search_tasks registers its tasks)
+from workers import (  # noqa: F401  (blob_tasks, search_tasks and webhook_tasks register their tasks)
+    blob_tasks,
+    federation_tasks,
+    runtime,
+    search_tasks,
+    webhook_tasks,
+)
 
 
 @shared_task(name="system.heartbeat", bind=True)
@@ -59,6 +66,16 @@ def import_indicators_file(self: Task, job_id: str) -> int:
         )
     )
     return job.rows_done if job is not None else 0
+
+
+@shared_task(name="guides.mark_stale", bind=True)
+def mark_stale_guides(self: Task) -> int:
+    """Mark guides past their review-by date as stale and notify their owners."""
+
+    async def work(session):  # type: ignore[no-untyped-def]
+        return len(await guides_service.mark_stale(session))
+
+    return runtime.run_in_transaction(self.app, work)
 
 
 @worker_process_shutdown.connect

@@ -6,14 +6,20 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Insert, Select, exists, insert, literal, or_, select
+from sqlalchemy import Insert, Select, exists, func, insert, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from alliance.changelog.models import SEAT_ENDED, ChangeLogEntry, Operation
 from alliance.pagination import Page, count, keyset_page
 from alliance.sharing import Distribution
-from alliance.sharing.policy import FeedColumns, Viewer, VisibilityColumns, feed_predicate
+from alliance.sharing.policy import (
+    FeedColumns,
+    Viewer,
+    Visibility,
+    VisibilityColumns,
+    feed_predicate,
+)
 
 FEED_COLUMNS = FeedColumns(
     current=VisibilityColumns(
@@ -151,3 +157,34 @@ def insert_seat_removals(
         .from_select(target, lost)
         .returning(log.seq, log.kind, log.object_id, log.version)
     )
+
+
+async def latest_visibilities(
+    session: AsyncSession, refs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Visibility]:
+    """The visibility each object's latest change left it with, by (kind, object id): what
+    the policy judges a reader of its current state by. Removals addressed to one
+    organisation change no object and are passed over."""
+    if not refs:
+        return {}
+    log = ChangeLogEntry
+    latest = (
+        select(func.max(log.seq).label("seq"))
+        .where(log.audience_org_id.is_(None), tuple_(log.kind, log.object_id).in_(list(refs)))
+        .group_by(log.kind, log.object_id)
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            log.kind,
+            log.object_id,
+            log.owner_org_id,
+            log.working_group_id,
+            log.distribution,
+            log.tlp,
+        ).join(latest, log.seq == latest.c.seq)
+    )
+    return {
+        (r.kind, r.object_id): Visibility(r.owner_org_id, r.working_group_id, r.distribution, r.tlp)
+        for r in rows
+    }

@@ -86,6 +86,7 @@ BUILDER_MODULES = (
     "alliance.search.orgs",
     "alliance.search.indicators",
     "alliance.search.rules",
+    "alliance.search.guides",
 )
 
 

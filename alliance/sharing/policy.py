@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, not_, or_, true
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, true
 
 from alliance.auth.principal import Principal
 from alliance.orgs.models import MembershipRole
@@ -319,6 +319,56 @@ def can_contribute(viewer: Viewer, working_group_id: uuid.UUID | None) -> bool:
     if working_group_id is None:
         return True
     return viewer.role_in(working_group_id) in CONTRIBUTING_ROLES
+
+
+def can_see_restricted_tier(
+    viewer: Viewer,
+    owner_org_id: uuid.UUID,
+    working_group_id: uuid.UUID | None,
+    *,
+    enforcement: bool,
+    holds_review_scope: bool,
+) -> bool:
+    """Whether ``viewer``, who may already see a guide, also sees its covert and forensic
+    features: enforcement organisations, reviewers (the ``guides:review`` scope and a seat in
+    the guide's group) and the owner do; whatever else the guide's distribution allows,
+    nobody else does. ``enforcement``: the viewer's organisation is an enforcement one."""
+    if viewer.kind != ViewerKind.MEMBER:
+        return False
+    if viewer.organisation_id == owner_org_id or enforcement:
+        return True
+    return (
+        holds_review_scope
+        and working_group_id is not None
+        and viewer.role_in(working_group_id) is not None
+    )
+
+
+# --- participants only (cases) ----------------------------------------------------------------
+
+
+def can_see_participants_only(viewer: Viewer, participant_org_ids: Iterable[uuid.UUID]) -> bool:
+    """An object seen by its participants only (a case): the organisations named on it, and
+    nobody else whatever their seats or distribution; peers and anonymous callers never."""
+    if viewer.kind != ViewerKind.MEMBER:
+        return False
+    return viewer.organisation_id in set(participant_org_ids)
+
+
+def participants_only_predicate(
+    viewer: Viewer,
+    object_id_col: ColumnElement[Any],
+    participant_object_col: ColumnElement[Any],
+    participant_org_col: ColumnElement[Any],
+) -> ColumnElement[bool]:
+    """:func:`can_see_participants_only` in SQL: the object's id appears in the participants
+    table with the viewer's organisation (``false()`` for anyone but a member)."""
+    if viewer.kind != ViewerKind.MEMBER:
+        return false()
+    return exists().where(
+        participant_object_col == object_id_col,
+        participant_org_col == viewer.organisation_id,
+    )
 
 
 # --- the change feed: changes, and removals for those who lost access -----------------------

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -8,6 +9,8 @@ from strawberry.types import Info
 from alliance.changelog import repository as repo
 from alliance.changelog.service import as_seen_by
 from alliance.errors import FieldProblem, InvalidInput
+from alliance.pagination import Page
+from alliance.sync import feed
 from schema.changelog.types import Change
 from schema.permissions import query_field, scopes
 from schema.relay import Connection, build_connection, decode_cursor, from_global_id, page_size
@@ -16,7 +19,7 @@ from schema.relay import Connection, build_connection, decode_cursor, from_globa
 MAX_FILTER_VALUES = 50
 
 
-def _seq_cursor(after: str | None) -> int | None:
+def seq_cursor(after: str | None) -> int | None:
     raw = decode_cursor(after)
     if raw is None:
         return None
@@ -50,6 +53,16 @@ def _group_ids(ids: list[strawberry.ID] | None) -> list[uuid.UUID] | None:
     return decoded
 
 
+def only_counting(info: Info) -> bool:
+    """Whether the caller asked for ``totalCount`` alone: then no page is read."""
+    wanted = {
+        getattr(selection, "name", None)
+        for field in info.selected_fields
+        for selection in field.selections
+    }
+    return wanted <= {"totalCount", "__typename"}
+
+
 @strawberry.type
 class ChangelogQuery:
     @query_field(
@@ -68,22 +81,37 @@ class ChangelogQuery:
         first: int | None = None,
         kinds: list[str] | None = None,
         working_group_ids: list[strawberry.ID] | None = None,
+        working_groups: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="Working groups by slug (added to any workingGroupIds)."
+            ),
+        ] = None,
     ) -> Connection[Change]:
         session = info.context.session
         limit = page_size(first, info.context.settings.graphql.max_page_size)
-        cursor = _seq_cursor(after)
-        _capped("kinds", kinds)
+        cursor = seq_cursor(after)
+        problems = feed.name_problems("kinds", kinds or [], feed.KIND)
+        problems += feed.name_problems("workingGroups", working_groups or [], feed.SLUG)
+        if problems:
+            raise InvalidInput(problems)
         _capped("workingGroupIds", working_group_ids)
         group_ids = _group_ids(working_group_ids)
+        by_slug = await feed.working_group_ids(session, working_groups)
+        if by_slug is not None:
+            group_ids = [*(group_ids or []), *by_slug]
         viewer = await info.context.loaders.viewer.load(info.context.principal)
-        page = await repo.page_visible_changes(
-            session,
-            viewer,
-            kinds=kinds or None,
-            working_group_ids=group_ids,
-            after=cursor,
-            limit=limit,
-        )
+        if only_counting(info):
+            page = Page(items=[], has_next_page=False, has_previous_page=cursor is not None)
+        else:
+            page = await repo.page_visible_changes(
+                session,
+                viewer,
+                kinds=kinds or None,
+                working_group_ids=group_ids,
+                after=cursor,
+                limit=limit,
+            )
 
         async def count() -> int:
             return await repo.count_visible_changes(

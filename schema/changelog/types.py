@@ -9,6 +9,7 @@ from strawberry.types import Info
 from alliance.changelog import models
 from alliance.sharing.policy import FeedView
 from schema.orgs.types import WorkingGroup
+from schema.relay import encode_cursor
 from schema.sharing import TLP, Distribution
 
 ChangeOperation = strawberry.enum(
@@ -78,6 +79,15 @@ class Change:
             reason=entry.reason,
             working_group_id=entry.working_group_id,
         )
+
+    @strawberry.field(
+        description=(
+            "Resume the feed after this change: `changes(after:)`, `changeStream(after:)` and "
+            "`GET /v1/changes?after=` take it (the same as this change's edge cursor)."
+        )
+    )
+    def cursor(self) -> str:
+        return encode_cursor(self.seq)
 
     @strawberry.field(description="The working group the object is shared in, if any.")
     async def working_group(self, info: Info) -> WorkingGroup | None:

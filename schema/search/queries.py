@@ -9,6 +9,8 @@ from strawberry.types import Info
 
 from alliance.errors import FieldProblem, InvalidInput
 from schema.errors import PublicError
+from schema.guides.queries import load_guide
+from schema.guides.types import Guide
 from schema.indicators.types import IndicatorAssertion
 from schema.orgs.types import Organisation, WorkingGroup
 from schema.permissions import AUTHENTICATED, query_field
@@ -130,7 +132,7 @@ class SearchQueries:
             raise _unavailable(exc) from exc
         rules = visible_rules(context.session, viewer)
         nodes = await asyncio.gather(
-            *(_load(context.loaders, viewer, rules, h.kind, h.object_id) for h in result.hits)
+            *(_load(context.loaders, viewer, rules, h.kind, h.object_id, info) for h in result.hits)
         )
         edges = []
         for hit, node in zip(result.hits, nodes, strict=True):
@@ -178,8 +180,8 @@ class SearchQueries:
 
 
 async def _load(
-    loaders: Any, viewer: Any, rules: Any, kind: str, object_id: str
-) -> Organisation | WorkingGroup | IndicatorAssertion | Rule | None:
+    loaders: Any, viewer: Any, rules: Any, kind: str, object_id: str, info: Info
+) -> Organisation | WorkingGroup | IndicatorAssertion | Rule | Guide | None:
     """The hit's object through the request's dataloaders (one query per kind per page); those
     of shared objects load through the sharing policy, so a stale hit never leaks one."""
     if kind == SearchKind.ORGANISATION.value:
@@ -194,4 +196,7 @@ async def _load(
     if kind == SearchKind.RULE.value:
         rule = await rules.load(uuid.UUID(object_id))
         return Rule.from_model(rule) if rule else None
+    if kind == SearchKind.GUIDE.value:
+        # Read as the caller reads it: the same tier cut as the guide query.
+        return await load_guide(info, uuid.UUID(object_id))
     return None

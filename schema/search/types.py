@@ -8,6 +8,7 @@ from typing import Annotated
 
 import strawberry
 
+from schema.guides.types import Guide
 from schema.indicators.types import IndicatorAssertion
 from schema.orgs.types import Organisation, WorkingGroup
 from schema.relay import PageInfo
@@ -21,11 +22,11 @@ class SearchKind(enum.Enum):
     WORKING_GROUP = "working_group"
     INDICATOR_ASSERTION = "indicator.assertion"
     RULE = "rule"
+    GUIDE = "guide"
 
 
-# Only the kinds indexed today; guides join as their type lands.
 SearchHit = Annotated[
-    Organisation | WorkingGroup | IndicatorAssertion | Rule,
+    Organisation | WorkingGroup | IndicatorAssertion | Rule | Guide,
     strawberry.union("SearchHit", description="An object a search found."),
 ]
 

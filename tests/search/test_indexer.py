@@ -135,7 +135,7 @@ async def test_a_reindex_rebuilds_from_the_database_and_sets_the_cursor_to_its_h
     assert backend._pointer() != old_index
     db = await database_documents(sessions)
     assert report.documents == len(db) == sum(seen.values())
-    assert set(seen) == {"organisation", "working_group", "indicator.assertion", "rule"}
+    assert set(seen) == {"organisation", "working_group", "indicator.assertion", "rule", "guide"}
     assert await backend.versions() == dict.fromkeys(db, report.version)
     assert (await cursor_row(sessions)).seq == report.version
     await add_organisations(sessions, "after-the-rebuild")
@@ -166,7 +166,9 @@ def test_the_search_commands(tmp_path: Path) -> None:
     assert before["change_log_head"] > 0
     assert before["lag"] == before["change_log_head"]
     rebuilt = json.loads(cli("search", "reindex", "--json"))
-    assert rebuilt["documents"] == 26  # the directory (10) plus the demo indicators and rules
+    # The directory (10), the demo indicators and rules, and the two demo guides with the four
+    # indicators their counterfeit tells compiled into.
+    assert rebuilt["documents"] == 32
     after = json.loads(cli("search", "status", "--json"))
     # The rebuild holds everything up to the head it started at: nothing is left to replay.
     assert after["indexed_cursor"] == before["change_log_head"]

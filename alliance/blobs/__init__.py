@@ -1,0 +1,1 @@
+"""Uploaded photos and attachments: validated, stripped of metadata, hashed, stored by content."""

@@ -1,0 +1,1 @@
+"""Test buys, cases referred to enforcement, their evidence packages, and transparency statistics."""

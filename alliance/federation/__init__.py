@@ -1,0 +1,1 @@
+"""Federation between alliance instances: peers, pulling their change feeds, provenance."""

@@ -1,0 +1,221 @@
+"""The portal's pages for signed-in people: home, indicators (list, page, submit)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alliance.auth.route_access import declare
+from alliance.config import Settings
+from alliance.db import unit_of_work
+from alliance.errors import DomainError, InvalidInput
+from alliance.indicators import repository as indicators_repo
+from alliance.indicators import service as indicators
+from alliance.indicators.indicator_type import IndicatorType
+from alliance.indicators.models import Severity
+from alliance.orgs import repository as orgs_repo
+from alliance.portal import service
+from alliance.portal.http import (
+    CSRF_FIELD,
+    PORTAL_SESSION,
+    Visit,
+    domain_problem,
+    parse_uuid,
+    problem,
+    read_form,
+    render,
+    sign_in_redirect,
+    visit_of,
+)
+from alliance.sharing import TLP
+from alliance.sharing.service import load_viewer
+
+RECENT_PER_GROUP = 5
+PAGE_SIZE = 50
+
+
+async def _groups(db: AsyncSession, viewer: Any) -> list[tuple[Any, str]]:
+    """The viewer's working groups with its role in each, by name."""
+    roles = {s.working_group_id: s.role.value for s in viewer.seats}
+    found = await orgs_repo.working_groups_by_ids(db, list(roles))
+    return sorted(((g, roles[g.id]) for g in found), key=lambda pair: pair[0].name)
+
+
+def _field_errors(exc: InvalidInput) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for p in exc.problems:
+        name = {"workingGroupId": "working_group"}.get(p.path[0] if p.path else "", None)
+        key = name or (p.path[0] if p.path else "value")
+        errors.setdefault(key, []).append(p.message)
+    return errors
+
+
+def add_pages(router: APIRouter) -> None:
+    @router.get("/portal", dependencies=declare(PORTAL_SESSION), include_in_schema=False)
+    async def home(request: Request) -> Response:
+        visit = await visit_of(request)
+        if visit.principal is None:
+            return render(visit, "landing.html")
+        async with unit_of_work(request.app.state.sessions) as db:
+            viewer = await load_viewer(db, visit.principal)
+            groups = []
+            for group, role in await _groups(db, viewer):
+                recent = await indicators_repo.page_visible_indicators(
+                    db,
+                    viewer,
+                    indicators_repo.IndicatorFilter(working_group_ids=[group.id]),
+                    newest_first=True,
+                    after=None,
+                    limit=RECENT_PER_GROUP,
+                )
+                groups.append({"group": group, "role": role, "indicators": recent.items})
+            me = await orgs_repo.people_by_ids(db, [visit.principal.person_id])
+        return render(visit, "home.html", groups=groups, me=me[0] if me else None)
+
+    @router.get("/portal/indicators", dependencies=declare(PORTAL_SESSION), include_in_schema=False)
+    async def indicator_list(
+        request: Request, type: str = "", group: str = "", after: str = ""
+    ) -> Response:
+        visit = await visit_of(request)
+        if visit.principal is None:
+            return sign_in_redirect(request)
+        chosen_type = type if type in {t.value for t in IndicatorType} else ""
+        async with unit_of_work(request.app.state.sessions) as db:
+            viewer = await load_viewer(db, visit.principal)
+            groups = await _groups(db, viewer)
+            group_id = parse_uuid(group)
+            if group_id not in {g.id for g, _ in groups}:
+                group_id = None
+            filter = indicators_repo.IndicatorFilter(
+                types=[IndicatorType(chosen_type)] if chosen_type else [],
+                working_group_ids=[group_id] if group_id else [],
+            )
+            page = await indicators_repo.page_visible_indicators(
+                db, viewer, filter, newest_first=True, after=parse_uuid(after), limit=PAGE_SIZE
+            )
+            total = await indicators_repo.count_visible_indicators(db, viewer, filter)
+        return render(
+            visit,
+            "indicators.html",
+            indicators=page.items,
+            has_next=page.has_next_page,
+            total=total,
+            types=[t.value for t in IndicatorType],
+            groups=groups,
+            chosen_type=chosen_type,
+            chosen_group=str(group_id) if group_id else "",
+        )
+
+    @router.get(
+        "/portal/indicators/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False
+    )
+    async def submit_form(request: Request) -> Response:
+        visit = await visit_of(request)
+        if visit.principal is None:
+            return sign_in_redirect(request)
+        return await _submit_page(request, visit, {}, {})
+
+    @router.post(
+        "/portal/indicators/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False
+    )
+    async def submit(request: Request) -> Response:
+        visit = await visit_of(request)
+        form = await read_form(request)
+        if visit.principal is None:
+            return sign_in_redirect(request)
+        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
+            return problem(visit, visit.t("error.csrf"), 400)
+        errors: dict[str, list[str]] = {}
+        confidence = 50
+        raw_confidence = form.get("confidence", "50").strip() or "50"
+        if not raw_confidence.isdigit():
+            errors["confidence"] = [visit.t("submit.bad_number")]
+        else:
+            confidence = int(raw_confidence)
+        if errors:
+            return await _submit_page(request, visit, form, errors, status=400)
+        settings: Settings = request.app.state.settings
+        submission = indicators.Submission(
+            type=form.get("type", ""),
+            value=form.get("value", ""),
+            working_group_id=parse_uuid(form.get("working_group")),
+            tlp=form.get("tlp", TLP.AMBER.value),
+            confidence=confidence,
+            severity=form.get("severity", Severity.MEDIUM.value),
+            brands=[b.strip() for b in form.get("brands", "").split(",") if b.strip()],
+            note=form.get("note", ""),
+        )
+        try:
+            async with unit_of_work(request.app.state.sessions) as db:
+                viewer = await load_viewer(db, visit.principal)
+                [result] = await indicators.submit(
+                    db, viewer, [submission], settings=settings.indicators
+                )
+                if result.error is not None:
+                    raise result.error
+                assert result.indicator is not None
+                indicator_id = result.indicator.id
+        except InvalidInput as exc:
+            return await _submit_page(request, visit, form, _field_errors(exc), status=400)
+        except DomainError as exc:
+            return await _submit_page(request, visit, form, {"value": [exc.message]}, status=400)
+        return RedirectResponse(f"/portal/indicators/{indicator_id}?submitted=1", status_code=303)
+
+    @router.get(
+        "/portal/indicators/{indicator_id}",
+        dependencies=declare(PORTAL_SESSION),
+        include_in_schema=False,
+    )
+    async def indicator_page(request: Request, indicator_id: str, submitted: str = "") -> Response:
+        visit = await visit_of(request)
+        if visit.principal is None:
+            return sign_in_redirect(request)
+        found_id = parse_uuid(indicator_id)
+        if found_id is None:
+            return problem(visit, visit.t("error.not_found"), 404)
+        try:
+            async with unit_of_work(request.app.state.sessions) as db:
+                viewer = await load_viewer(db, visit.principal)
+                indicator = await indicators_repo.visible_indicator(db, viewer, found_id)
+                if indicator is None:
+                    return problem(visit, visit.t("error.not_found"), 404)
+                assertions = await indicators_repo.visible_assertions_of(db, viewer, [found_id])
+                names = {g.id: g.name for g, _ in await _groups(db, viewer)}
+        except DomainError as exc:
+            return domain_problem(visit, exc)
+        return render(
+            visit,
+            "indicator.html",
+            indicator=indicator,
+            assertions=assertions,
+            group_names=names,
+            submitted=bool(submitted),
+        )
+
+
+async def _submit_page(
+    request: Request,
+    visit: Visit,
+    form: dict[str, str],
+    errors: dict[str, list[str]],
+    status: int = 200,
+) -> Response:
+    async with unit_of_work(request.app.state.sessions) as db:
+        viewer = await load_viewer(db, visit.principal)
+        groups = await _groups(db, viewer)
+    return render(
+        visit,
+        "submit.html",
+        status=status,
+        form=form,
+        errors=errors,
+        types=[t.value for t in IndicatorType],
+        groups=groups,
+        tlps=[t.value for t in TLP],
+        severities=[s.value for s in Severity],
+        new_id=uuid.uuid4,
+    )

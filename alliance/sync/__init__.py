@@ -1,0 +1,1 @@
+"""Partner sync: the NDJSON change feed (``feed``, ``http``) and portable snapshots (``portable``)."""

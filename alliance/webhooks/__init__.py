@@ -1,0 +1,1 @@
+"""Webhooks: signed, ordered deliveries of the change feed to URLs organisations subscribe."""

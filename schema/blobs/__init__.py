@@ -1,0 +1,1 @@
+"""GraphQL for uploaded photos and attachments."""

@@ -1,0 +1,1 @@
+"""GraphQL for webhook subscriptions and their delivery log."""

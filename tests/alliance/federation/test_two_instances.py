@@ -1,0 +1,483 @@
+"""Federation end to end: real instances on their own databases and their own uvicorn
+servers, pulling each other's change feeds over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from alliance.changelog.models import ChangeLogEntry
+from alliance.federation import pull
+from alliance.federation import repository as repo
+from alliance.federation import service as federation
+from alliance.federation.models import Peer, Provenance
+from alliance.indicators import repository as indicators_repo
+from alliance.indicators.models import AssertionStatus, IndicatorAssertion
+from alliance.indicators.service import viewer_of_organisation
+from alliance.outbound import OutboundPolicy
+from alliance.sync.portable import ASSERTION_KIND
+from tests.alliance.federation.conftest import Instance
+
+pytestmark = pytest.mark.usefixtures("triangle")
+
+
+def _value(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:8]}.example"
+
+
+async def _copies(instance: Instance) -> dict[str, tuple[Provenance, IndicatorAssertion]]:
+    """The imported copies on ``instance`` by origin object id."""
+
+    async def read(session: AsyncSession) -> dict[str, tuple[Provenance, IndicatorAssertion]]:
+        rows = list(await session.scalars(select(Provenance)))
+        found = await repo.assertions_by_ids(session, [uuid.UUID(p.local_id) for p in rows])
+        assertions = {str(a.id): a for a in found}
+        return {p.origin_object_id: (p, assertions[p.local_id]) for p in rows}
+
+    return await instance.read(read)
+
+
+async def _log_size(instance: Instance) -> int:
+    return int(
+        await instance.read(lambda s: s.scalar(select(func.count()).select_from(ChangeLogEntry)))
+    )
+
+
+async def _visible_to_member(
+    instance: Instance, org_slug: str, ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    org = await instance.organisation(org_slug)
+
+    async def read(session: AsyncSession) -> set[uuid.UUID]:
+        viewer = await viewer_of_organisation(session, org.id)
+        return {a.id for a in await indicators_repo.visible_assertions_by_ids(session, viewer, ids)}
+
+    return await instance.read(read)
+
+
+async def _pull(puller: Instance, peer: str, **kw: Any) -> pull.PullReport:
+    return await pull.pull(puller.sessions, puller.settings, peer, **kw)
+
+
+async def _group_id(instance: Instance, org_slug: str) -> uuid.UUID:
+    from alliance.orgs import repository as orgs_repo
+
+    org = await instance.organisation(org_slug)
+    seats = await instance.read(lambda s: orgs_repo.memberships_of_organisation(s, org.id))
+    return seats[0].working_group_id
+
+
+def _feed(instance: Instance, token: str, after: str | None = None) -> list[dict[str, Any]]:
+    params = {"include": "object", **({"after": after} if after else {})}
+    response = httpx.get(
+        f"{instance.base_url}/v1/changes",
+        params=params,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+
+    return [json.loads(line) for line in response.text.splitlines() if line.strip()]
+
+
+async def test_create_update_revoke_and_lowering_propagate_and_nothing_else_crosses(
+    triangle: dict[str, Instance],
+) -> None:
+    a, b = triangle["a"], triangle["b"]
+    await b.add_peer(a)
+    group = await _group_id(a, "acme-motors")
+
+    shared_value, lowered_value = _value("shared"), _value("lowered")
+    shared = await a.submit(
+        "acme-motors",
+        type="DOMAIN",
+        value=shared_value,
+        distribution="FEDERATION",
+        tlp="GREEN",
+        confidence=60,
+        tags=["airbags"],
+        note="sold as genuine",
+    )
+    clear = await a.submit(
+        "acme-motors", type="DOMAIN", value=_value("clear"), distribution="FEDERATION", tlp="CLEAR"
+    )
+    lowered = await a.submit(
+        "acme-motors", type="DOMAIN", value=lowered_value, distribution="FEDERATION", tlp="GREEN"
+    )
+    kept_home = [
+        await a.submit(
+            "acme-motors",
+            type="DOMAIN",
+            value=_value(f"tlp-{tlp}"),
+            distribution="FEDERATION",
+            tlp=tlp,
+        )
+        for tlp in ("RED", "AMBER", "AMBER_STRICT")
+    ] + [
+        await a.submit(
+            "acme-motors",
+            type="DOMAIN",
+            value=_value("wg"),
+            distribution="WORKING_GROUP",
+            working_group_id=group,
+            tlp="GREEN",
+        ),
+        await a.submit(
+            "acme-motors",
+            type="DOMAIN",
+            value=_value("alliance"),
+            distribution="ALLIANCE",
+            tlp="CLEAR",
+        ),
+        await a.submit(
+            "acme-motors",
+            type="DOMAIN",
+            value=_value("org"),
+            distribution="ORGANISATION",
+            tlp="CLEAR",
+        ),
+    ]
+
+    report = await _pull(b, "a")
+    assert not report.has_more
+    copies = await _copies(b)
+    assert set(copies) == {str(shared.id), str(clear.id), str(lowered.id)}
+    assert not {str(x.id) for x in kept_home} & set(copies)
+    provenance, copy = copies[str(shared.id)]
+    assert provenance.origin_instance_id == a.instance_id
+    assert (provenance.origin_org_slug, provenance.origin_org_name) == (
+        "acme-motors",
+        "Acme Motors",
+    )
+    assert provenance.origin_version == 1
+    assert copy.owner_org_id == (await b.organisation("peer-a")).id
+    assert (copy.distribution, copy.tlp, copy.confidence) == ("FEDERATION", "GREEN", 60)
+    assert copy.tags == ["airbags"]
+    assert copy.note == "sold as genuine"
+    # B's own members see the copies under B's sharing policy.
+    ids = [c.id for _, c in copies.values()]
+    assert await _visible_to_member(b, "shopmart", ids) == set(ids)
+
+    # A replayed pull (from the very start) changes nothing.
+    log_before = await _log_size(b)
+    await b.write(lambda s: _reset_cursor(s, "a"))
+    replay = await _pull(b, "a")
+    assert replay.imported == 0
+    assert replay.outcomes.get("CREATED", 0) == 0
+    assert await _log_size(b) == log_before
+
+    # Update, then lower one object's visibility, then revoke.
+    await a.submit(
+        "acme-motors",
+        type="DOMAIN",
+        value=shared_value,
+        distribution="FEDERATION",
+        tlp="GREEN",
+        confidence=90,
+        tags=["airbags", "recall"],
+    )
+    await a.submit(
+        "acme-motors",
+        type="DOMAIN",
+        value=lowered_value,
+        distribution="FEDERATION",
+        tlp="AMBER",
+    )
+    report = await _pull(b, "a")
+    assert report.outcomes.get("UPDATED") == 1
+    assert report.outcomes.get("RETIRED") == 1
+    copies = await _copies(b)
+    provenance, copy = copies[str(shared.id)]
+    assert (copy.confidence, copy.tags, provenance.origin_version) == (90, ["airbags", "recall"], 2)
+    lowered_provenance, lowered_copy = copies[str(lowered.id)]
+    assert lowered_provenance.retired
+    assert await _visible_to_member(b, "shopmart", [lowered_copy.id]) == set()
+
+    await a.revoke("acme-motors", shared.id, "TAKEN_DOWN")
+    report = await _pull(b, "a")
+    assert report.outcomes.get("REVOKED") == 1
+    _, copy = (await _copies(b))[str(shared.id)]
+    assert copy.status == AssertionStatus.REVOKED
+    assert copy.revocation_reason == "TAKEN_DOWN"
+
+    # B's own consumers see all of it in B's feed: the copy's revocation, and the lowered
+    # copy as a removal.
+    token = b.token("shopmart", ["sync:read"])
+    lines = [line for line in _feed(b, token) if line.get("kind") == ASSERTION_KIND]
+    by_id = {}
+    for line in lines:
+        by_id.setdefault(line["id"], []).append(line["operation"])
+    assert by_id[str(copy.id)][-1] == "REVOKE"
+    assert by_id[str(lowered_copy.id)][-1] == "REMOVE"
+
+    # Peer status: caught up, cursor stored, no error.
+    peer = await b.read(lambda s: repo.peer_by_name(s, "a"))
+    assert peer.last_error is None
+    assert peer.last_cursor
+    assert peer.lag_changes == 0
+    assert peer.instance_id == a.instance_id
+
+
+async def _reset_cursor(session: AsyncSession, name: str) -> None:
+    peer = await session.scalar(select(Peer).where(Peer.name == name))
+    assert peer is not None
+    peer.last_cursor = None
+
+
+async def _has_peer(instance: Instance, name: str) -> bool:
+    return await instance.read(lambda s: repo.peer_by_name(s, name)) is not None
+
+
+async def _assertion_count(instance: Instance) -> int:
+    return int(
+        await instance.read(
+            lambda s: s.scalar(select(func.count()).select_from(IndicatorAssertion))
+        )
+    )
+
+
+async def test_a_triangle_has_no_loop(triangle: dict[str, Instance]) -> None:
+    """A → B → C → A, and C → B too: an object from A reaches B and C with A's provenance,
+    comes back to nobody as a new object, and A never imports it."""
+    a, b, c = triangle["a"], triangle["b"], triangle["c"]
+    for puller, source in ((b, a), (c, b), (a, c), (b, c)):
+        if not await _has_peer(puller, source.name):
+            await puller.add_peer(source)
+    travelling = await a.submit(
+        "acme-motors",
+        type="DOMAIN",
+        value=_value("triangle"),
+        distribution="FEDERATION",
+        tlp="GREEN",
+    )
+    on_a = await _assertion_count(a)
+    copies_on_b = await _copies(b)
+
+    await _pull(b, "a")
+    await _pull(c, "b")
+    from_c = await _pull(a, "c")
+    again_on_b = await _pull(b, "c")
+
+    provenance, copy_on_c = (await _copies(c))[str(travelling.id)]
+    # C names the origin, not the instance it got the object from.
+    assert provenance.origin_instance_id == a.instance_id
+    assert provenance.origin_org_slug == "acme-motors"
+    assert provenance.peer_id == (await c.read(lambda s: repo.peer_by_name(s, "b"))).id
+    # A never imports it: C's feed leaves it out for A, and nothing was created on A.
+    assert await _copies(a) == {}
+    assert await _assertion_count(a) == on_a
+    assert from_c.outcomes.get("CREATED", 0) == 0
+    peer_c = await a.read(lambda s: repo.peer_by_name(s, "c"))
+    token = _peer_token(peer_c)
+    assert str(copy_on_c.id) not in {line.get("id") for line in _feed(c, token)}
+    # B gets A's object again through C, and it is the copy it already holds.
+    copies_after = await _copies(b)
+    assert set(copies_after) == set(copies_on_b) | {str(travelling.id)}
+    assert again_on_b.outcomes.get("CREATED", 0) == 0
+
+
+def _peer_token(peer: Peer) -> str:
+    response = httpx.post(
+        peer.token_url,
+        data={"grant_type": "client_credentials", "scope": "federation"},
+        auth=(peer.client_id, peer.client_secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
+
+
+async def test_pull_refuses_loopback_unless_allowed(triangle: dict[str, Instance]) -> None:
+    """Without the operator's leave, a peer on a loopback address is refused before any
+    connection, and the peer's status says why; its cursor stays where it was."""
+    a, b = triangle["a"], triangle["b"]
+    port = a.base_url.rsplit(":", 1)[1]
+    client_id, secret = await a.issue_federation_credentials("b-over-https")
+
+    async def add(session: AsyncSession) -> None:
+        await federation.add_peer(
+            session,
+            None,
+            federation.PeerData(
+                name="a-https",
+                base_url=f"https://localhost:{port}",
+                client_id=client_id,
+                client_secret=secret,
+            ),
+        )
+
+    await b.write(add)
+    with pytest.raises(pull.PullFailed, match="loopback") as failure:
+        await _pull(b, "a-https", policy=OutboundPolicy(allow_private_hosts=False))
+    assert not failure.value.retryable
+    peer = await b.read(lambda s: repo.peer_by_name(s, "a-https"))
+    assert "loopback" in (peer.last_error or "")
+    assert peer.last_cursor is None
+    assert secret not in (peer.last_error or "")
+
+
+def _cli(instance: Instance, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}
+    env |= {
+        "ALLIANCE_DATA_DIR": str(instance.settings.data_dir),
+        "ALLIANCE_DATABASE_URL": instance.settings.database_url,
+        "ALLIANCE_OUTBOUND_ALLOW_PRIVATE_HOSTS": "true",
+        "ALLIANCE_FEDERATION_PAGE_SIZE": "2",
+        "COLUMNS": "200",
+        "NO_COLOR": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "alliance.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_adds_lists_pulls_and_removes_a_peer(triangle: dict[str, Instance]) -> None:
+    a, c = triangle["a"], triangle["c"]
+    await a.submit(
+        "acme-motors", type="DOMAIN", value=_value("cli"), distribution="FEDERATION", tlp="GREEN"
+    )
+    client_id, secret = await a.issue_federation_credentials("c-cli")
+    added = await asyncio.to_thread(
+        _cli,
+        c,
+        "peers",
+        "add",
+        "a-cli",
+        "--url",
+        a.base_url,
+        "--client-id",
+        client_id,
+        "--client-secret",
+        secret,
+        "--json",
+    )
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["token_url"] == f"{a.base_url}/oauth/token"
+    assert secret not in added.stdout
+
+    pulled = await asyncio.to_thread(_cli, c, "sync", "pull", "--peer", "a-cli")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "pulled" in pulled.stdout
+    assert "pulling a-cli" in pulled.stderr  # the progress bar
+
+    listed = await asyncio.to_thread(_cli, c, "peers", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [peer] = [p for p in json.loads(listed.stdout) if p["name"] == "a-cli"]
+    assert peer["last_cursor"]
+    assert peer["lag_changes"] == 0
+    assert peer["instance_id"] == a.instance_id
+    assert peer["imported"] >= 1
+    assert secret not in listed.stdout
+
+    unknown = await asyncio.to_thread(_cli, c, "sync", "pull", "--peer", "nobody")
+    assert unknown.returncode == 1
+    assert "not found" in unknown.stderr
+
+    removed = await asyncio.to_thread(_cli, c, "peers", "remove", "a-cli")
+    assert removed.returncode == 0, removed.stderr
+    assert not await _has_peer(c, "a-cli")
+
+
+PEERS_QUERY = """
+query { peers(first: 10) { totalCount edges { node {
+  name url instanceId lastCursor lastPulledAt lastError lagChanges lagSeconds importedCount
+} } } }
+"""
+
+
+async def test_peer_status_in_graphql_for_operators_only(triangle: dict[str, Instance]) -> None:
+    a, b = triangle["a"], triangle["b"]
+    if not await _has_peer(b, "a"):
+        await b.add_peer(a)
+    await _pull(b, "a")
+
+    def ask(token: str) -> dict[str, Any]:
+        response = httpx.post(
+            f"{b.base_url}/graphql",
+            json={"query": PEERS_QUERY},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    answer = ask(b.token("alliance-office", ["admin"]))
+    assert "errors" not in answer, answer
+    nodes = {e["node"]["name"]: e["node"] for e in answer["data"]["peers"]["edges"]}
+    assert nodes["a"]["instanceId"] == a.instance_id
+    assert nodes["a"]["lastCursor"]
+    assert nodes["a"]["lastError"] is None
+    assert nodes["a"]["lagChanges"] == 0
+    assert answer["data"]["peers"]["totalCount"] == len(nodes)
+    refused = ask(b.token("shopmart", ["indicators:read"]))
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_beat_pulls_every_active_peer_on_a_real_worker(
+    triangle: dict[str, Instance], tmp_path: Path
+) -> None:
+    """``alliance worker --beat``: beat queues ``federation.pull`` for each active peer on the
+    federation queue, and the worker's pull brings the object over."""
+    from tests.conftest import BROKER_URL
+    from tests.workers.test_worker import start_worker, stop_worker
+
+    a, c = triangle["a"], triangle["c"]
+    client_id, secret = await a.issue_federation_credentials("c-beat")
+
+    async def add(session: AsyncSession) -> None:
+        await federation.add_peer(
+            session,
+            None,
+            federation.PeerData(
+                name="a-beat", base_url=a.base_url, client_id=client_id, client_secret=secret
+            ),
+        )
+        for peer in await repo.active_peers(session):
+            if peer.name != "a-beat":
+                peer.active = False
+
+    await c.write(add)
+    made = await a.submit(
+        "acme-motors", type="DOMAIN", value=_value("beat"), distribution="FEDERATION", tlp="GREEN"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ALLIANCE_")}
+    env |= {
+        "ALLIANCE_DATA_DIR": str(tmp_path / "var"),
+        "ALLIANCE_DATABASE_URL": c.settings.database_url,
+        "ALLIANCE_LOG_FORMAT": "text",
+        "ALLIANCE_OUTBOUND_ALLOW_PRIVATE_HOSTS": "true",
+        "ALLIANCE_FEDERATION_PULL_INTERVAL_SECONDS": "1",
+    }
+    if BROKER_URL and c.settings.database_url.startswith("postgresql"):
+        env["ALLIANCE_BROKER_URL"] = BROKER_URL
+    proc = start_worker(env, tmp_path)
+    try:
+        peer = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            peer = await c.read(lambda s: repo.peer_by_name(s, "a-beat"))
+            if peer.last_pulled_at is not None and str(made.id) in await _copies(c):
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        output = stop_worker(proc)
+    assert peer is not None
+    assert str(made.id) in await _copies(c), f"no pull brought the object; worker said:\n{output}"
+    assert peer.last_error is None
