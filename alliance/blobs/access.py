@@ -1,8 +1,9 @@
 """Who may read a blob: whoever may see an object that refers to it.
 
 A blob has no visibility of its own. Each domain that attaches blobs (guides, say) registers
-a check, ``async (session, viewer, blob_id) -> bool``, answering "may this viewer see an
-object of mine that refers to this blob?" through the sharing policy, and optionally
+a check, ``async (session, viewer, blob_id, scopes) -> bool``, answering "may this viewer
+(holding these token scopes) see an object of mine that refers to this blob?" through the
+sharing policy, and optionally
 ``refers: async (session, blob_id) -> bool``, answering "does any object of mine refer to
 it?". Until some registered kind refers to it, a blob is readable by its owner organisation
 only (the uploader attaching it). Nobody else learns that it exists: callers answer 404.
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from alliance.blobs.models import Blob
 from alliance.sharing.policy import Viewer, ViewerKind
 
-Check = Callable[[AsyncSession, Viewer, uuid.UUID], Awaitable[bool]]
+Check = Callable[[AsyncSession, Viewer, uuid.UUID, frozenset[str]], Awaitable[bool]]
 Refers = Callable[[AsyncSession, uuid.UUID], Awaitable[bool]]
 
 
@@ -52,17 +53,21 @@ async def is_attached(session: AsyncSession, blob_id: uuid.UUID) -> bool:
     return False
 
 
-async def may_read(session: AsyncSession, viewer: Viewer, blob: Blob) -> bool:
+async def may_read(
+    session: AsyncSession, viewer: Viewer, blob: Blob, scopes: frozenset[str] = frozenset()
+) -> bool:
     if viewer.kind != ViewerKind.MEMBER:
         # Peers and anonymous callers only ever see what a registered kind lets them.
-        return await _any_check(session, viewer, blob.id)
+        return await _any_check(session, viewer, blob.id, scopes)
     if viewer.organisation_id == blob.owner_org_id and not await is_attached(session, blob.id):
         return True
-    return await _any_check(session, viewer, blob.id)
+    return await _any_check(session, viewer, blob.id, scopes)
 
 
-async def _any_check(session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID) -> bool:
+async def _any_check(
+    session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID, scopes: frozenset[str]
+) -> bool:
     for entry in list(_KINDS.values()):
-        if await entry.check(session, viewer, blob_id):
+        if await entry.check(session, viewer, blob_id, scopes):
             return True
     return False

@@ -155,12 +155,15 @@ def blobs_router() -> APIRouter:
     async def serve(request: Request, blob_id: str, *, thumbnail: bool) -> Response:
         from alliance.app import authenticate
 
-        viewer = await _member(request, await authenticate(request), READ_SCOPES)
+        principal = await authenticate(request)
+        viewer = await _member(request, principal, READ_SCOPES)
         settings = request.app.state.settings
         try:
             raw = uuid.UUID(blob_id)
             async with request.app.state.sessions() as session:
-                blob = await service.readable_blob(session, viewer, raw)
+                blob = await service.readable_blob(
+                    session, viewer, raw, scopes=principal.scopes if principal else frozenset()
+                )
         except (ValueError, NotFound):
             raise HTTPException(status_code=404, detail="no such blob") from None
         if thumbnail and blob.thumbnail_status != ThumbnailStatus.READY:

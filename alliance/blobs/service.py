@@ -165,10 +165,17 @@ async def make_thumbnail(
     return blob.thumbnail_status
 
 
-async def readable_blob(session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID) -> Blob:
-    """The blob, if the viewer may read it; otherwise ``NotFound`` (its existence is not told)."""
+async def readable_blob(
+    session: AsyncSession,
+    viewer: Viewer,
+    blob_id: uuid.UUID,
+    *,
+    scopes: frozenset[str] = frozenset(),
+) -> Blob:
+    """The blob, if the viewer (holding ``scopes``) may read it; otherwise ``NotFound`` (its
+    existence is not told)."""
     blob = await repo.blob_by_id(session, blob_id)
-    if blob is None or not await access.may_read(session, viewer, blob):
+    if blob is None or not await access.may_read(session, viewer, blob, scopes):
         raise NotFound("blob", str(blob_id))
     return blob
 

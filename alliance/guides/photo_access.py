@@ -14,13 +14,17 @@ from alliance.sharing.policy import Viewer
 KIND = "guide_photo"
 
 
-async def _check(session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID) -> bool:
+async def _check(
+    session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID, scopes: frozenset[str]
+) -> bool:
     from alliance.guides import service
 
-    # The registry passes a viewer, not a token: the reviewer's scope is unknown here, so
-    # only the owner and enforcement organisations get restricted tiers' photos this way.
+    # The same reader the guide query makes: reviewers (the review scope and a seat in the
+    # guide's group) get restricted tiers' photos, as they get those tiers' text.
     reader = service.Reader(
-        viewer, enforcement=await service._is_enforcement(session, viewer.organisation_id)
+        viewer,
+        enforcement=await service._is_enforcement(session, viewer.organisation_id),
+        holds_review_scope=service.REVIEW_SCOPE in scopes,
     )
     return await service.may_see_photo_blob(session, reader, blob_id)
 

@@ -212,7 +212,9 @@ def portal_router() -> APIRouter:
     @router.get("/portal/login", dependencies=declare(PORTAL_SIGN_IN), include_in_schema=False)
     async def login(request: Request, next: str = "") -> Response:
         server: AuthorizationServer = request.app.state.oauth
-        visit = Visit(request=request, language=_language(request))
+        visit = await visit_of(request)
+        if visit.principal is not None:
+            return RedirectResponse(service.safe_return_to(next), status_code=303)
         try:
             client_id = await run_in_threadpool(signin.ensure_client, server)
         except signin.NoOperator:

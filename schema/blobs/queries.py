@@ -25,7 +25,13 @@ class BlobsQuery:
     async def blob(self, info: Info, id: strawberry.ID) -> Blob | None:
         raw = from_global_id(id, "id", "Blob")[1]
         try:
-            found = await service.readable_blob(info.context.session, await viewer(info), raw)
+            principal = info.context.principal
+            found = await service.readable_blob(
+                info.context.session,
+                await viewer(info),
+                raw,
+                scopes=principal.scopes if principal else frozenset(),
+            )
         except NotFound:
             return None
         return Blob.from_model(found)

@@ -122,6 +122,7 @@ async def guide_world(demo: dict[str, Any], sessions: Any, issue_token: Any) -> 
             orgs["guild-of-trainers"], writer_scopes + " guides:review", trainer
         ),
         "reviewer": issue_token(orgs["acme-motors"], "guides:review guides:read", reviewer),
+        "reviewer_reading": issue_token(orgs["acme-motors"], "guides:read", reviewer),
         "platform": issue_token(orgs["shopmart"], "guides:read", platform),
         "police": issue_token(orgs["city-police"], "guides:read", police),
         "outsider": issue_token(orgs["volt-electronics"], "guides:read"),

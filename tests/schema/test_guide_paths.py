@@ -161,6 +161,10 @@ async def test_photos_follow_the_feature_tier(
     assert (await get(overt_url, "platform")).status_code == 200
     assert (await get(covert_url, "platform")).status_code == 404
     assert (await get(covert_url, "police")).status_code == 200
+    # A reviewer (the review scope and a seat in the guide's group) reads the covert tier's
+    # photo as they read its text; the same organisation's token without the scope does not.
+    assert (await get(covert_url, "reviewer")).status_code == 200
+    assert (await get(covert_url, "reviewer_reading")).status_code == 404
     assert (await get(overt_url, "outsider")).status_code == 404
 
     remove = f"""mutation ($id: ID!) {{ removeGuidePhoto(photoId: $id) {{ {ERRORS}

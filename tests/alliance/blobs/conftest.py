@@ -30,7 +30,9 @@ class Exhibits:
         self.attached.add(blob_id)
         self.readers.setdefault(blob_id, set()).update(readers)
 
-    async def check(self, session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID) -> bool:
+    async def check(
+        self, session: AsyncSession, viewer: Viewer, blob_id: uuid.UUID, scopes: frozenset[str]
+    ) -> bool:
         return viewer.organisation_id in self.readers.get(blob_id, set())
 
     async def refers(self, session: AsyncSession, blob_id: uuid.UUID) -> bool:
