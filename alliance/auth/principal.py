@@ -19,6 +19,9 @@ class Principal:
     # The working groups the token is limited to (its client's); None: every group the
     # organisation sits in. The sharing policy drops seats outside it.
     working_group_ids: frozenset[uuid.UUID] | None = None
+    # When the token stops being valid (seconds since the epoch): what outlives one request
+    # (a live subscription) checks it again.
+    expires_at: float | None = None
 
     def has_scope(self, scope: str) -> bool:
         return scope in self.scopes
@@ -43,4 +46,5 @@ class Principal:
             working_group_ids=frozenset(uuid.UUID(str(g)) for g in groups)
             if isinstance(groups, list)
             else None,
+            expires_at=float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else None,
         )

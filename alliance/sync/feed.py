@@ -18,6 +18,7 @@ import base64
 import binascii
 import json
 import re
+import time
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance.auth.principal import Principal
+from alliance.auth.revocations import token_revoked
 from alliance.changelog import repository as repo
 from alliance.changelog import service as changelog
 from alliance.changelog.models import VISIBILITY_LOWERED, ChangeLogEntry, Operation
@@ -482,6 +484,21 @@ POLL_SECONDS = 0.5
 FOLLOW_BATCH = 500
 
 
+class TokenEnded(Exception):
+    """The token a live stream was opened with expired or was revoked: the stream ends."""
+
+
+async def _still_valid(
+    sessions: async_sessionmaker[AsyncSession], principal: Principal | None
+) -> None:
+    if principal is None:
+        return
+    if principal.expires_at is not None and time.time() >= principal.expires_at:
+        raise TokenEnded("the access token has expired; reconnect with a new one")
+    if await token_revoked(sessions, principal.token_id):
+        raise TokenEnded("the access token has been revoked")
+
+
 async def follow(
     sessions: async_sessionmaker[AsyncSession],
     principal: Principal | None,
@@ -494,9 +511,11 @@ async def follow(
     """The feed after ``after``, replayed and then followed as it grows (polled every
     ``poll_seconds``, on SQLite and PostgreSQL alike); each batch with the viewer it was
     read as. Each poll is a short session of its own, and reloads the viewer: a seat that
-    ends takes its groups' changes with it at once (and its removals arrive)."""
+    ends takes its groups' changes with it at once (and its removals arrive). Each poll
+    also checks the token again: once it expires or is revoked, :class:`TokenEnded`."""
     cursor = after
     while True:
+        await _still_valid(sessions, principal)
         async with sessions() as session:
             viewer = await load_viewer(session, principal)
             group_ids = await working_group_ids(session, working_groups)

@@ -10,7 +10,7 @@ from alliance.errors import InvalidInput
 from alliance.sync import feed
 from schema.changelog.queries import seq_cursor
 from schema.changelog.types import Change
-from schema.errors import bad_input
+from schema.errors import PublicError, bad_input
 from schema.permissions import scopes, subscription_field
 
 
@@ -51,3 +51,5 @@ class ChangelogSubscription:
                     yield Change.from_model(entry, as_seen_by(viewer, entry))
         except InvalidInput as exc:
             raise bad_input(exc) from exc
+        except feed.TokenEnded as exc:
+            raise PublicError(str(exc), "UNAUTHENTICATED") from exc

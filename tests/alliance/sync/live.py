@@ -42,7 +42,7 @@ class LiveServer:
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql"
 
-    def token(self, slug: str, scopes: str) -> str:
+    def token(self, slug: str, scopes: str, ttl_seconds: int = 600) -> str:
         org = self.orgs[slug]
         settings = self.app.state.settings
         token, _ = issue_access_token(
@@ -56,7 +56,7 @@ class LiveServer:
             ),
             issuer=settings.base_url,
             audience=settings.token_audience,
-            ttl_seconds=600,
+            ttl_seconds=ttl_seconds,
         )
         return token
 

@@ -8,11 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from alliance.auth import repository as auth_repo
 from alliance.changelog.models import VISIBILITY_LOWERED, Operation
+from alliance.db import unit_of_work, utcnow
 from alliance.sharing import TLP, Distribution
 from alliance.sharing.policy import Visibility
 from tests.alliance.sync.live import live_server, unique
@@ -195,5 +198,51 @@ async def test_bad_stream_arguments_are_refused(server: Any) -> None:
         errors = stream_errors(await receive(ws))
         assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
         assert errors[0]["extensions"]["fields"][0]["code"] == "INVALID_CURSOR"
+    finally:
+        await ws.close()
+
+
+async def test_the_stream_ends_when_its_token_expires(server: Any) -> None:
+    # Checked on every poll, not only at connection: a stream never outlives its token.
+    ws = await open_stream(server.ws, server.token("luxe-house", "sync:read", ttl_seconds=2), {})
+    try:
+        message = await receive(ws)
+        while message["type"] == "next" and "errors" not in message["payload"]:
+            message = await receive(ws)  # the replay, if any, comes first
+        errors = stream_errors(message)
+        assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+        assert "expired" in errors[0]["message"]
+    finally:
+        await ws.close()
+
+
+async def test_the_stream_ends_when_its_token_is_revoked(server: Any) -> None:
+    token = server.token("luxe-house", "sync:read")
+    jti = jwt.decode(token, options={"verify_signature": False})["jti"]
+    kind = unique("revoked").replace("-", ".")
+    ws = await open_stream(server.ws, token, {"kinds": [kind]})
+    try:
+        await server.write(
+            {
+                "kind": kind,
+                "object_id": unique("before"),
+                "distribution": Distribution.ALLIANCE,
+                "tlp": TLP.GREEN,
+            }
+        )
+        assert (await next_change(ws))["kind"] == kind
+        async with unit_of_work(server.sessions) as session:
+            await session.run_sync(lambda s: auth_repo.revoke_jti(s, jti, utcnow()))
+        await server.write(
+            {
+                "kind": kind,
+                "object_id": unique("after"),
+                "distribution": Distribution.ALLIANCE,
+                "tlp": TLP.GREEN,
+            }
+        )
+        errors = stream_errors(await receive(ws))
+        assert [e["extensions"]["code"] for e in errors] == ["UNAUTHENTICATED"]
+        assert "revoked" in errors[0]["message"]
     finally:
         await ws.close()
