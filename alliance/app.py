@@ -48,6 +48,7 @@ def create_app(
     from alliance.blobs.http import blobs_router
     from alliance.federation.http import federation_router
     from alliance.guides.http import guides_router
+    from alliance.listings.counting import CountFlusher, ListingCounts
     from alliance.listings.http import listings_router
     from alliance.portal.http import portal_router
     from alliance.sync.http import sync_router
@@ -77,9 +78,14 @@ def create_app(
         # the log only on an engine of its own (a test's single shared connection cannot be
         # polled beside requests: tests call ``poll_once`` themselves).
         follow_task = await _start_listing_matcher(app, follow=engine is not None)
+        # Listing checks are counted in memory and flushed now and then, and at shutdown.
+        counting = CountFlusher(
+            app.state.listing_counts, app.state.sessions, periodic=engine is not None
+        )
         try:
             yield
         finally:
+            await counting.close()
             if follow_task is not None:
                 follow_task.cancel()
                 with suppress(asyncio.CancelledError):
@@ -94,6 +100,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.listing_counts = ListingCounts()
     mark_framework_routes(app)
     # Added first, so it runs inside the request context: a 429 carries a request id and is
     # counted in the metrics. ``app.state.rate_limiter.set_override`` sets per-client limits.

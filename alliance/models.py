@@ -12,6 +12,7 @@ from alliance.db import Base
 from alliance.federation import models as federation_models  # noqa: F401
 from alliance.guides import models as guides_models  # noqa: F401
 from alliance.indicators import models as indicators_models  # noqa: F401
+from alliance.listings import models as listings_models  # noqa: F401
 from alliance.orgs import models as orgs_models  # noqa: F401
 from alliance.portal import models as portal_models  # noqa: F401
 from alliance.rules import models as rules_models  # noqa: F401

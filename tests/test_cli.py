@@ -32,6 +32,7 @@ DEMO_ROWS = (
     + len(WORKING_GROUPS)
     + sum(len(seats) for seats in MEMBERSHIPS.values())
     + len(PEOPLE)
+    + len(PEOPLE)  # their portal sign-in accounts
     + DEMO_INDICATOR_LINES
     + DEMO_LISTING_LINES
     + DEMO_GUIDE_LINES
@@ -151,6 +152,8 @@ def test_upgrade_then_demo_seeds_once(seeded: Seeded) -> None:
     assert "created working group automotive-parts" in created
     assert "created membership acme-motors in automotive-parts (chair)" in created
     assert "created person analyst@acme-motors.example" in created
+    assert "created sign-in account analyst@acme-motors.example" in created
+    assert "Sign in to the portal at http://127.0.0.1:8000/portal" in seeded.first_demo
     assert f"{DEMO_ROWS} created, 0 already present" in seeded.first_demo
 
     assert json.loads(seeded.second_demo_json) == {"created": [], "already_present": DEMO_ROWS}

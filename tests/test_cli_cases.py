@@ -7,15 +7,18 @@ import csv
 import io
 import json
 import zipfile
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
+from uuid import uuid4
 
 from sqlalchemy import select
 
 from alliance.auth.keys import generate_key, load_key_ring
 from alliance.cases.demo import CASE_REFERENCE
 from alliance.cases.models import Case
-from alliance.db import make_engine, make_sessionmaker
+from alliance.db import make_engine, make_sessionmaker, unit_of_work
+from alliance.listings.counting import add_counts
+from alliance.listings.models import ALL_GROUPS
 from tests import test_cli as harness
 from tests.test_cli import Cli
 
@@ -108,8 +111,19 @@ def test_an_unknown_case_fails_with_a_message(cli: Cli, tmp_path: Path) -> None:
     assert not (tmp_path / "x.zip").exists()
 
 
-def test_the_yearly_report_in_csv_and_html(cli: Cli, tmp_path: Path) -> None:
+async def _count_listing_checks(cli: Cli, year: int) -> None:
+    """Counters as the API processes flush them: some organisation's checks in March."""
+    engine = make_engine(cli.database_url)
+    try:
+        async with unit_of_work(make_sessionmaker(engine)) as session:
+            await add_counts(session, {(date(year, 3, 14), uuid4(), ALL_GROUPS): [40, 3, 2]})
+    finally:
+        await engine.dispose()
+
+
+async def test_the_yearly_report_in_csv_and_html(cli: Cli, tmp_path: Path) -> None:
     year = str(datetime.now(UTC).year)
+    await _count_listing_checks(cli, int(year))
     rows = list(csv.DictReader(io.StringIO(cli.ok("report", "--year", year, "--format", "csv"))))
     assert [r["period"] for r in rows] == [f"{year}-{m:02d}" for m in range(1, 13)] + [year]
     total = rows[-1]
@@ -117,10 +131,12 @@ def test_the_yearly_report_in_csv_and_html(cli: Cli, tmp_path: Path) -> None:
     assert total["suspects"] == "2"
     assert total["test_buys_counterfeit"] == "2"
     assert total["seized_value"] == "480000.00 CNY"
+    assert (total["listings_checked"], total["listings_blocked"]) == ("40", "3")
+    assert (rows[2]["listings_checked"], rows[0]["listings_checked"]) == ("40", "0")
     out = tmp_path / "report.html"
     cli.ok("report", "--year", year, "--format", "html", "--output", str(out))
     page = out.read_text()
-    assert page.count("<svg") == 6
+    assert page.count("<svg") == 8
     assert "<script" not in page
     bad = cli("report", "--year", year, "--format", "pdf")
     assert bad.returncode == 2

@@ -22,6 +22,8 @@ CHARTS = (
     ("takedowns", "Takedowns"),
     ("cases_referred", "Cases referred"),
     ("cases_closed", "Cases closed"),
+    ("listings_checked", "Listings checked"),
+    ("listings_blocked", "Listings blocked"),
 )
 
 

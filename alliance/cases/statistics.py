@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, String, func, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.cases.models import Case, TestBuy
@@ -27,6 +27,8 @@ from alliance.indicators.models import (
     ReactionKind,
     TestBuyVerdict,
 )
+from alliance.listings.models import ALL_GROUPS, ListingCheckCount
+from alliance.sharing import TLP, Distribution
 from alliance.sharing.policy import Viewer, sql_predicate
 
 _PERIOD = re.compile(r"^(\d{4})(?:-(?:Q([1-4])|(0[1-9]|1[0-2])))?$")
@@ -102,7 +104,7 @@ class Statistics:
     sites_closed: int
     seized_value: list[Amount] = field(default_factory=list)
     guides_published: int = 0
-    # Listing checks are answered in memory and not recorded per check by this instance.
+    # From the per-day counters of listing checks (alliance.listings.counting).
     listings_checked: int | None = None
     listings_blocked: int | None = None
 
@@ -232,6 +234,7 @@ async def compute(
         .join(Guide, Guide.id == GuideVersion.guide_id)
         .where(_visible(viewer, Guide), group(Guide), _in(GuideVersion.published_at, period)),
     )
+    checked, blocked = await _listing_checks(session, viewer, period, working_group_id)
     return Statistics(
         period=period,
         working_group_id=working_group_id,
@@ -251,4 +254,44 @@ async def compute(
         sites_closed=int(sums[2]),
         seized_value=[Amount(str(c), int(m)) for c, m in seized if c is not None],
         guides_published=guides,
+        listings_checked=checked,
+        listings_blocked=blocked,
     )
+
+
+async def _listing_checks(
+    session: AsyncSession,
+    viewer: Viewer | None,
+    period: Period,
+    working_group_id: uuid.UUID | None,
+) -> tuple[int, int]:
+    """Listings checked and blocked, from the per-day counters: a group's rows for a group,
+    the alliance-wide rows (``ALL_GROUPS``) otherwise. A counter row reads, for the sharing
+    policy, as a working-group object owned by the checking organisation: a member sees its
+    own organisation's checks, and a group's figures from every organisation if it holds a
+    seat in that group."""
+    c = ListingCheckCount
+    visible = (
+        true()
+        if viewer is None
+        else sql_predicate(
+            viewer,
+            c.organisation_id,
+            c.working_group_id,
+            literal(Distribution.WORKING_GROUP.value, String()),
+            literal(TLP.AMBER.value, String()),
+        )
+    )
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(c.checked), 0), func.coalesce(func.sum(c.blocked), 0)
+            ).where(
+                visible,
+                c.working_group_id == (working_group_id or ALL_GROUPS),
+                c.day >= period.start.date(),
+                c.day < period.end.date(),
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])

@@ -182,6 +182,8 @@ class IndicatorAssertion(VisibilityMixin, TimestampedMixin, Base):
             "owner_org_id",
             "working_group_id",
         ),
+        # TAXII pages sort assertions by their last write.
+        Index("ix_indicator_assertions_updated_at", "updated_at"),
     )
 
 

@@ -21,6 +21,7 @@ from starlette.types import Receive, Scope, Send
 from alliance.auth.route_access import RouteAccess, declare
 from alliance.errors import DomainError, InvalidInput
 from alliance.listings import service
+from alliance.listings.counting import ListingCounts
 from alliance.listings.listing import parse_listing
 from alliance.listings.matcher import CheckResult, Match
 
@@ -102,6 +103,7 @@ def listings_router() -> APIRouter:
 
         principal = await authenticate(request)
         follower = getattr(request.app.state, "listing_matcher", None)
+        counts: ListingCounts | None = getattr(request.app.state, "listing_counts", None)
         try:
             async with request.app.state.sessions() as session:
                 viewer = await service.checking_viewer(session, principal)
@@ -118,7 +120,7 @@ def listings_router() -> APIRouter:
                 number += 1
                 if not raw.strip():
                     continue
-                out.append(json.dumps(_answer(follower.matcher, viewer, number, raw)))
+                out.append(json.dumps(_answer(follower.matcher, viewer, number, raw, counts)))
                 if len(out) >= FLUSH_EVERY:
                     yield ("\n".join(out) + "\n").encode()
                     out = []
@@ -130,7 +132,9 @@ def listings_router() -> APIRouter:
     return router
 
 
-def _answer(matcher: Any, viewer: Any, number: int, raw: bytes) -> dict[str, Any]:
+def _answer(
+    matcher: Any, viewer: Any, number: int, raw: bytes, counts: ListingCounts | None = None
+) -> dict[str, Any]:
     if len(raw) > MAX_LINE_BYTES:
         return error_json(number, _invalid("TOO_LONG", f"lines are at most {MAX_LINE_BYTES} bytes"))
     try:
@@ -143,7 +147,10 @@ def _answer(matcher: Any, viewer: Any, number: int, raw: bytes) -> dict[str, Any
         listing = parse_listing(item)
     except InvalidInput as exc:
         return error_json(number, exc)
-    return result_json(number, matcher.check(viewer, listing))
+    result = matcher.check(viewer, listing)
+    if counts is not None:
+        counts.record(matcher, viewer, result)
+    return result_json(number, result)
 
 
 def _invalid(code: str, message: str) -> InvalidInput:

@@ -24,6 +24,7 @@ from alliance.changelog.models import ChangeLogEntry
 from alliance.errors import FieldProblem, Forbidden, InvalidInput
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.listings import repository as repo
+from alliance.listings.counting import ListingCounts
 from alliance.listings.listing import Listing, parse_listing
 from alliance.listings.matcher import (
     AllowlistEntry,
@@ -301,6 +302,14 @@ def parse_batch(items: Sequence[Mapping[str, Any]]) -> list[Listing]:
 
 
 def check_listings(
-    matcher: Matcher, viewer: Viewer, listings: Sequence[Listing]
+    matcher: Matcher,
+    viewer: Viewer,
+    listings: Sequence[Listing],
+    counts: ListingCounts | None = None,
 ) -> list[CheckResult]:
-    return [matcher.check(viewer, listing) for listing in listings]
+    """Check each listing; ``counts`` (the process's :class:`ListingCounts`) adds them to the
+    statistics' counters, in memory."""
+    results = [matcher.check(viewer, listing) for listing in listings]
+    if counts is not None:
+        counts.record_all(matcher, viewer, results)
+    return results

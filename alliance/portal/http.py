@@ -3,6 +3,7 @@ same ``alliance`` services as the API, with the signed-in person's principal."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from importlib import resources
@@ -119,29 +120,22 @@ async def visit_of(request: Request) -> Visit:
     """The request's visit; a signed-in session gets a principal from its (refreshed) token."""
     visit = Visit(request=request, language=_language(request))
     cookie = request.cookies.get(SESSION_COOKIE)
-    server: AuthorizationServer = request.app.state.oauth
     async with unit_of_work(request.app.state.sessions) as db:
         row = await service.find(db, cookie)
-        if row is None or row.person_id is None or cookie is None:
-            visit.row = row
+    if row is None or row.person_id is None or cookie is None:
+        visit.row = row
+        return visit
+    if not service.access_fresh(row):
+        found = await _refreshed(request, cookie, row)
+        if found is None:
             return visit
-        tokens = service.tokens_of(row, cookie)
-        if tokens is None:
-            return visit
-        if not service.access_fresh(row) and tokens.get("refresh_token"):
-            client_id = await run_in_threadpool(signin.ensure_client, server)
-            renewed = await run_in_threadpool(
-                signin.refresh, server, client_id, tokens["refresh_token"]
-            )
-            if renewed is None:
-                await service.end(db, row)
-                return visit
-            await service.replace_tokens(db, row, cookie, renewed)
-            tokens = renewed
-        try:
-            principal = signin.principal_of(server, tokens["access_token"])
-        except (InvalidToken, KeyError):
-            return visit
+        row = found
+    tokens = service.tokens_of(row, cookie)
+    try:
+        assert tokens is not None
+        principal = signin.principal_of(request.app.state.oauth, tokens["access_token"])
+    except (AssertionError, InvalidToken, KeyError):
+        return visit
     if await token_revoked(request.app.state.sessions, principal.token_id):
         return visit
     visit.row, visit.principal, visit.cookie_value = row, principal, cookie
@@ -154,6 +148,39 @@ async def visit_of(request: Request) -> Visit:
         )
     )
     return visit
+
+
+_refreshing: dict[uuid.UUID, asyncio.Lock] = {}
+
+
+async def _refreshed(request: Request, cookie: str, stale: PortalSession) -> PortalSession | None:
+    """The session with a fresh access token, from its rotating refresh token. One refresh per
+    session at a time: a page and its progress poll expiring together must not both spend the
+    same refresh token (the second use would end the whole token family, as reuse should)."""
+    server: AuthorizationServer = request.app.state.oauth
+    lock = _refreshing.setdefault(stale.id, asyncio.Lock())
+    try:
+        async with lock, unit_of_work(request.app.state.sessions) as db:
+            row = await service.find(db, cookie)  # again: another request may have refreshed
+            if row is None:
+                return None
+            if service.access_fresh(row):
+                return row
+            tokens = service.tokens_of(row, cookie) or {}
+            renewed = None
+            if tokens.get("refresh_token"):
+                client_id = await run_in_threadpool(signin.ensure_client, server)
+                renewed = await run_in_threadpool(
+                    signin.refresh, server, client_id, tokens["refresh_token"]
+                )
+            if renewed is None:
+                await service.end(db, row)
+                return None
+            await service.replace_tokens(db, row, cookie, renewed)
+            return row
+    finally:
+        if not lock.locked():
+            _refreshing.pop(stale.id, None)
 
 
 async def read_form(request: Request) -> dict[str, str] | None:
@@ -289,9 +316,31 @@ def portal_router() -> APIRouter:
         response.delete_cookie(SESSION_COOKIE, path="/portal")
         return response
 
-    from alliance.portal import pages
+    from alliance.portal import (
+        admin_pages,
+        charts_pages,
+        guides_pages,
+        imports,
+        pages,
+        playground,
+        proposals_pages,
+        rules_pages,
+        webhook_pages,
+    )
 
+    # The import page's fixed path before the indicator page's pattern.
+    imports.add_import_pages(router)
     pages.add_pages(router)
+    playground.add_playground(router)
+    rules_pages.add_rule_editor(router)
+    rules_pages.add_rules_pages(router)
+    guides_pages.add_guides_pages(router)
+    admin_pages.add_admin_pages(router)
+    admin_pages.add_audit_page(router)
+    admin_pages.add_operator_page(router)
+    charts_pages.add_chart_pages(router)
+    webhook_pages.add_webhook_pages(router)
+    proposals_pages.add_proposal_pages(router)
     return router
 
 

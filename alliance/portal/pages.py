@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.auth.route_access import declare
 from alliance.config import Settings
-from alliance.db import unit_of_work
+from alliance.db import unit_of_work, utcnow
 from alliance.errors import DomainError, InvalidInput
+from alliance.guides import repository as guides_repo
+from alliance.guides.models import GuideStatus
 from alliance.indicators import repository as indicators_repo
 from alliance.indicators import service as indicators
 from alliance.indicators.indicator_type import IndicatorType
-from alliance.indicators.models import Severity
+from alliance.indicators.models import ReactionKind, Severity
 from alliance.orgs import repository as orgs_repo
-from alliance.portal import service
+from alliance.portal import charts, service
 from alliance.portal.http import (
     CSRF_FIELD,
     PORTAL_SESSION,
     Visit,
-    domain_problem,
     parse_uuid,
     problem,
     read_form,
@@ -31,14 +34,28 @@ from alliance.portal.http import (
     sign_in_redirect,
     visit_of,
 )
+from alliance.rules import repository as rules_repo
+from alliance.rules.definition import RuleStatus
 from alliance.sharing import TLP
 from alliance.sharing.service import load_viewer
 
 RECENT_PER_GROUP = 5
+GUIDES_SCANNED = 200
+
+
+def needs_review(guide: Any, today: date) -> bool:
+    """Stale (a newer source or an expired review date was noticed), or its review is due."""
+    if guide.status == GuideStatus.ARCHIVED:
+        return False
+    return guide.stale_since is not None or (
+        guide.review_by is not None and guide.review_by < today
+    )
+
+
 PAGE_SIZE = 50
 
 
-async def _groups(db: AsyncSession, viewer: Any) -> list[tuple[Any, str]]:
+async def groups_of(db: AsyncSession, viewer: Any) -> list[tuple[Any, str]]:
     """The viewer's working groups with its role in each, by name."""
     roles = {s.working_group_id: s.role.value for s in viewer.seats}
     found = await orgs_repo.working_groups_by_ids(db, list(roles))
@@ -60,10 +77,11 @@ def add_pages(router: APIRouter) -> None:
         visit = await visit_of(request)
         if visit.principal is None:
             return render(visit, "landing.html")
+        today = utcnow().date()
         async with unit_of_work(request.app.state.sessions) as db:
             viewer = await load_viewer(db, visit.principal)
             groups = []
-            for group, role in await _groups(db, viewer):
+            for group, role in await groups_of(db, viewer):
                 recent = await indicators_repo.page_visible_indicators(
                     db,
                     viewer,
@@ -72,7 +90,33 @@ def add_pages(router: APIRouter) -> None:
                     after=None,
                     limit=RECENT_PER_GROUP,
                 )
-                groups.append({"group": group, "role": role, "indicators": recent.items})
+                in_force = await rules_repo.page_rules(
+                    db,
+                    viewer,
+                    statuses=[RuleStatus.ACTIVE],
+                    working_group_id=group.id,
+                    after=None,
+                    limit=RECENT_PER_GROUP,
+                )
+                guides = await guides_repo.page_guides(
+                    db,
+                    viewer,
+                    statuses=None,
+                    working_group_id=group.id,
+                    after=None,
+                    limit=GUIDES_SCANNED,
+                )
+                groups.append(
+                    {
+                        "group": group,
+                        "role": role,
+                        "indicators": recent.items,
+                        "rules": in_force.items,
+                        "guides": [g for g in guides.items if needs_review(g, today)][
+                            :RECENT_PER_GROUP
+                        ],
+                    }
+                )
             me = await orgs_repo.people_by_ids(db, [visit.principal.person_id])
         return render(visit, "home.html", groups=groups, me=me[0] if me else None)
 
@@ -86,7 +130,7 @@ def add_pages(router: APIRouter) -> None:
         chosen_type = type if type in {t.value for t in IndicatorType} else ""
         async with unit_of_work(request.app.state.sessions) as db:
             viewer = await load_viewer(db, visit.principal)
-            groups = await _groups(db, viewer)
+            groups = await groups_of(db, viewer)
             group_id = parse_uuid(group)
             if group_id not in {g.id for g, _ in groups}:
                 group_id = None
@@ -174,27 +218,110 @@ def add_pages(router: APIRouter) -> None:
         visit = await visit_of(request)
         if visit.principal is None:
             return sign_in_redirect(request)
-        found_id = parse_uuid(indicator_id)
-        if found_id is None:
-            return problem(visit, visit.t("error.not_found"), 404)
+        notice = "submit.created" if submitted else None
+        return await indicator_page_for(request, visit, indicator_id, notice=notice)
+
+    @router.post(
+        "/portal/indicators/{indicator_id}/react",
+        dependencies=declare(PORTAL_SESSION),
+        include_in_schema=False,
+    )
+    async def react(request: Request, indicator_id: str) -> Response:
+        visit = await visit_of(request)
+        form = await read_form(request)
+        if visit.principal is None:
+            return sign_in_redirect(request)
+        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
+            return problem(visit, visit.t("error.csrf"), 400)
+        assertion_id = parse_uuid(form.get("assertion"))
+        if assertion_id is None:
+            return await indicator_page_for(
+                request, visit, indicator_id, errors={"assertion": [visit.t("error.not_found")]}
+            )
+        settings: Settings = request.app.state.settings
+        data = indicators.ReactionData(
+            kind=form.get("kind", ""),
+            platform=form.get("platform") or None,
+            reason=form.get("reason") or None,
+        )
         try:
             async with unit_of_work(request.app.state.sessions) as db:
                 viewer = await load_viewer(db, visit.principal)
-                indicator = await indicators_repo.visible_indicator(db, viewer, found_id)
-                if indicator is None:
-                    return problem(visit, visit.t("error.not_found"), 404)
-                assertions = await indicators_repo.visible_assertions_of(db, viewer, [found_id])
-                names = {g.id: g.name for g, _ in await _groups(db, viewer)}
+                await indicators.react(db, viewer, assertion_id, data, settings=settings.indicators)
+        except InvalidInput as exc:
+            errors: dict[str, list[str]] = {}
+            for p in exc.problems:
+                errors.setdefault(p.path[-1] if p.path else "kind", []).append(p.message)
+            return await indicator_page_for(request, visit, indicator_id, errors=errors, status=400)
         except DomainError as exc:
-            return domain_problem(visit, exc)
-        return render(
-            visit,
-            "indicator.html",
-            indicator=indicator,
-            assertions=assertions,
-            group_names=names,
-            submitted=bool(submitted),
+            return await indicator_page_for(
+                request, visit, indicator_id, errors={"kind": [exc.message]}, status=400
+            )
+        return RedirectResponse(f"/portal/indicators/{indicator_id}?reacted=1", status_code=303)
+
+
+async def indicator_page_for(
+    request: Request,
+    visit: Visit,
+    indicator_id: str,
+    *,
+    notice: str | None = None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> Response:
+    found_id = parse_uuid(indicator_id)
+    if found_id is None:
+        return problem(visit, visit.t("error.not_found"), 404)
+    if request.query_params.get("reacted"):
+        notice = "react.done"
+    if request.query_params.get("proposed"):
+        notice = "propose.done"
+    async with unit_of_work(request.app.state.sessions) as db:
+        viewer = await load_viewer(db, visit.principal)
+        indicator = await indicators_repo.visible_indicator(db, viewer, found_id)
+        if indicator is None:
+            return problem(visit, visit.t("error.not_found"), 404)
+        assertions = await indicators_repo.visible_assertions_of(db, viewer, [found_id])
+        tally = (await indicators_repo.visible_tallies(db, viewer, [found_id])).get(found_id)
+        names = {g.id: g.name for g, _ in await groups_of(db, viewer)}
+        settings: Settings = request.app.state.settings
+        network = await indicators.seller_network(
+            db, viewer, found_id, settings=settings.indicators
         )
+    graph = None
+    if network is not None and network.links:
+        # Built by charts.py, which escapes every label itself.
+        graph = Markup(
+            charts.network_graph(
+                visit.t("indicators.network"),
+                [(str(i.id), i.type.value, i.value) for i in network.indicators],
+                [
+                    (
+                        str(link.source_indicator_id),
+                        str(link.target_indicator_id),
+                        link.reason.value,
+                    )
+                    for link in network.links
+                ],
+                centre=str(found_id),
+            )
+        )
+    return render(
+        visit,
+        "indicator.html",
+        status=status,
+        indicator=indicator,
+        assertions=assertions,
+        tally=tally,
+        group_names=names,
+        notice=notice,
+        errors=errors or {},
+        reaction_kinds=[k.value for k in ReactionKind],
+        severities=[v.value for v in Severity],
+        own_org=visit.principal.organisation_id if visit.principal else None,
+        graph=graph,
+        truncated=network is not None and network.truncated,
+    )
 
 
 async def _submit_page(
@@ -206,7 +333,7 @@ async def _submit_page(
 ) -> Response:
     async with unit_of_work(request.app.state.sessions) as db:
         viewer = await load_viewer(db, visit.principal)
-        groups = await _groups(db, viewer)
+        groups = await groups_of(db, viewer)
     return render(
         visit,
         "submit.html",

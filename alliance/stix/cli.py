@@ -152,10 +152,12 @@ def export_bundle(
         Path | None, typer.Option(help="Write here (default: standard output).")
     ] = None,
 ) -> None:
-    """A STIX 2.1 bundle of the indicators an organisation may see (TLP:RED never leaves the
-    instance), with the identities, markings and extension definitions they refer to."""
+    """A STIX 2.1 bundle of the indicators, rules and published identification guides an
+    organisation may see (TLP:RED never leaves the instance; a guide's covert and forensic
+    features only for its owner and enforcement organisations), with the identities, markings
+    and extension definitions they refer to."""
     from alliance.db import make_engine, make_sessionmaker
-    from alliance.indicators import service
+    from alliance.guides import service as guides
     from alliance.stix import exporting
     from alliance.stix import repository as repo
     from alliance.stix.extensions import Instance
@@ -177,13 +179,16 @@ def export_bundle(
                 scope = repo.Scope(
                     None, everything=True, working_group_ids=tuple(g for g in groups if g)
                 )
-                viewer = await service.viewer_of_organisation(session, organisation.id)
+                reader = await guides.reader_for_organisation(session, organisation)
+                viewer = reader.viewer
                 total = await repo.count_assertions(session, viewer, scope)
                 with typer.progressbar(length=total, label="exporting", file=sys.stderr) as bar:
 
                     async def counted() -> Any:
                         nonlocal written
-                        async for obj in exporting.export_objects(session, viewer, instance, scope):
+                        async for obj in exporting.export_objects(
+                            session, viewer, instance, scope, reader
+                        ):
                             if obj["type"] == "indicator":
                                 written += 1
                                 bar.update(1)

@@ -81,6 +81,19 @@ RULE_SCHEMA = (
     " effective_from, effective_to)."
 )
 
+GUIDE_TYPE = "alliance-identification-guide"
+GUIDE_SCHEMA = (
+    "An identification guide: how to tell a genuine product from a counterfeit (an Alliance"
+    " object type), as its latest published version. Properties: name (the title), description"
+    " (the summary, Markdown), lang, guide_version, status (PUBLISHED, ARCHIVED; an archived"
+    " guide is revoked), published, working_group (slug), distribution, brands, product_lines,"
+    " category_id, gtins, indicator_refs (the indicators its counterfeit tells compiled into),"
+    " sections {rights, contacts, features [id, kind AUTHENTIC|TELL, tier OVERT|COVERT|FORENSIC,"
+    " title, text (Markdown), keywords, misspellings…], packaging, labels, serial_formats,"
+    " supply_chain, price_guidance, test_buy_notes}. Covert and forensic features are present"
+    " only for a reader the instance lets see them."
+)
+
 INDICATOR_EXTENSION = "alliance-indicator"
 INDICATOR_EXTENSION_SCHEMA = (
     "Properties an Alliance instance adds to an indicator: indicator_type (seller_account, "
@@ -158,6 +171,15 @@ def extension_definitions(instance: Instance) -> list[dict[str, Any]]:
             RULE_TYPE,
             "A banned-category rule (an Alliance object type)",
             RULE_SCHEMA,
+            ["new-sdo"],
+        )
+    )
+    found.append(
+        _definition(
+            instance,
+            GUIDE_TYPE,
+            "An identification guide (an Alliance object type)",
+            GUIDE_SCHEMA,
             ["new-sdo"],
         )
     )

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alliance.guides.models import Guide, GuideTellIndicator, GuideVersion
+from alliance.guides.repository import visible_to as guide_visible_to
 from alliance.indicators.models import Indicator, IndicatorAssertion
 from alliance.indicators.repository import visible
 from alliance.orgs.models import Organisation, WorkingGroup
@@ -234,3 +236,91 @@ async def page_rules(
 
 async def rule_ids(session: AsyncSession, viewer: Viewer, scope: Scope) -> list[uuid.UUID]:
     return list(await session.scalars(select(Rule.id).where(*_rules_in_scope(viewer, scope))))
+
+
+# --- identification guides: the latest published version of each -----------------------------------
+
+
+def _guides_in_scope(viewer: Viewer, scope: Scope) -> list[ColumnElement[bool]]:
+    g = Guide
+    conditions = [
+        guide_visible_to(viewer),
+        _exportable(g),
+        g.published_version.is_not(None),
+    ]
+    if scope.everything:
+        if scope.working_group_ids:
+            conditions.append(g.working_group_id.in_(scope.working_group_ids))
+    elif scope.working_group_id is None:
+        conditions.append(g.distribution.in_(INSTANCE_WIDE))
+    else:
+        conditions.append(g.working_group_id == scope.working_group_id)
+    return conditions
+
+
+async def page_guides(
+    session: AsyncSession,
+    viewer: Viewer,
+    scope: Scope,
+    *,
+    after: AssertionCursor | None,
+    added_after: datetime | None,
+    ids: Sequence[uuid.UUID] | None,
+    versions: Sequence[datetime] | None,
+    limit: int,
+) -> list[tuple[Guide, GuideVersion, str | None]]:
+    """The collection's published guides in last-write order, each with its published version
+    and its working group's slug."""
+    g = Guide
+    stmt = (
+        select(g, GuideVersion, WorkingGroup.slug)
+        .join(
+            GuideVersion,
+            and_(GuideVersion.guide_id == g.id, GuideVersion.number == g.published_version),
+        )
+        .outerjoin(WorkingGroup, WorkingGroup.id == g.working_group_id)
+        .where(*_guides_in_scope(viewer, scope))
+    )
+    if after is not None:
+        stmt = stmt.where(_after(g, after))
+    if added_after is not None:
+        stmt = stmt.where(g.updated_at > added_after)
+    if ids is not None:
+        if not ids:
+            return []
+        stmt = stmt.where(g.id.in_(ids))
+    if versions is not None:
+        if not versions:
+            return []
+        stmt = stmt.where(g.updated_at.in_(versions))
+    rows = await session.execute(stmt.order_by(g.updated_at, g.id).limit(limit))
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def guide_ids(session: AsyncSession, viewer: Viewer, scope: Scope) -> list[uuid.UUID]:
+    return list(await session.scalars(select(Guide.id).where(*_guides_in_scope(viewer, scope))))
+
+
+async def tell_assertions(
+    session: AsyncSession, viewer: Viewer, guide_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[str, uuid.UUID]]]:
+    """The live (tell id, assertion id) links of these guides whose assertion the viewer may
+    see and may leave the instance."""
+    found: dict[uuid.UUID, list[tuple[str, uuid.UUID]]] = {g: [] for g in guide_ids}
+    if not guide_ids:
+        return found
+    a, link = IndicatorAssertion, GuideTellIndicator
+    rows = await session.execute(
+        select(link.guide_id, link.tell_id, link.assertion_id)
+        .join(a, a.id == link.assertion_id)
+        .where(
+            link.guide_id.in_(guide_ids),
+            link.retired_at.is_(None),
+            visible(viewer, a),
+            _exportable(a),
+        )
+        .order_by(link.guide_id, link.assertion_id)
+    )
+    for guide, tell, assertion in rows:
+        found[guide].append((tell, assertion))
+    return found

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.auth.principal import Principal
 from alliance.errors import DomainError
+from alliance.guides.service import Reader, reader_for
 from alliance.sharing import Distribution
 from alliance.sharing.policy import INSTANCE_WIDE, Viewer, ViewerKind, can_contribute
 from alliance.sharing.service import load_viewer
@@ -37,12 +38,14 @@ from alliance.stix.conversion import (
     rule_object,
     timestamp,
 )
-from alliance.stix.exporting import definition_objects, owner_of
+from alliance.stix.exporting import definition_objects, guide_objects, owner_of
 from alliance.stix.extensions import (
     DEFINITIONS_CREATED,
+    GUIDE_TYPE,
     RULE_TYPE,
     Instance,
 )
+from alliance.stix.guides import guide_id
 from alliance.taxii import repository as taxii_repo
 from alliance.taxii.models import TaxiiStatus
 
@@ -51,8 +54,9 @@ WRITE_SCOPE = "indicators:write"
 MAX_PAGE = 1000
 STIX_MEDIA_TYPE = "application/stix+json;version=2.1"
 SPEC_VERSION = "2.1"
-# Ranks in date-added order at one instant: definitions, organisations, indicators, rules.
-DEFINITION, ORGANISATION, ASSERTION, RULE = 0, 1, 2, 3
+# Ranks in date-added order at one instant: definitions, organisations, indicators, rules,
+# identification guides.
+DEFINITION, ORGANISATION, ASSERTION, RULE, GUIDE = 0, 1, 2, 3, 4
 
 
 class TaxiiError(DomainError):
@@ -80,6 +84,13 @@ class TaxiiError(DomainError):
 class Caller:
     principal: Principal
     viewer: Viewer
+    # How it reads guides (the tier rule: enforcement, the review scope); None: as a viewer
+    # who never sees restricted tiers.
+    reader: Reader | None = None
+
+    @property
+    def guide_reader(self) -> Reader:
+        return self.reader or Reader(self.viewer)
 
     @property
     def can_read(self) -> bool:
@@ -99,7 +110,7 @@ async def caller(session: AsyncSession, principal: Principal | None) -> Caller:
         raise TaxiiError(
             403, "Forbidden", "the token needs indicators:read, sync:read or indicators:write"
         )
-    return Caller(principal, viewer)
+    return Caller(principal, viewer, await reader_for(session, principal))
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,11 +335,12 @@ async def _ids_for(
     who: Caller,
     found: Collection,
     wanted: frozenset[str],
-) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    """The collection's assertions and rules whose derived STIX ids are wanted (ids are
-    derived one way, so the collection's ids are derived and compared)."""
+) -> tuple[list[uuid.UUID], list[uuid.UUID], list[uuid.UUID]]:
+    """The collection's assertions, rules and guides whose derived STIX ids are wanted (ids
+    are derived one way, so the collection's ids are derived and compared)."""
     assertions: list[uuid.UUID] = []
     rules: list[uuid.UUID] = []
+    guides: list[uuid.UUID] = []
     if any(w.startswith("indicator--") for w in wanted):
         assertions = [
             aid
@@ -341,7 +353,13 @@ async def _ids_for(
             for rid in await repo.rule_ids(session, who.viewer, found.scope)
             if rule_id(instance, rid) in wanted
         ]
-    return assertions, rules
+    if any(w.startswith(f"{GUIDE_TYPE}--") for w in wanted):
+        guides = [
+            gid
+            for gid in await repo.guide_ids(session, who.viewer, found.scope)
+            if guide_id(instance, gid) in wanted
+        ]
+    return assertions, rules, guides
 
 
 def _source_cursor(cursor: Cursor | None, rank: int) -> repo.AssertionCursor | None:
@@ -376,8 +394,11 @@ async def page(
                 candidates.append(entry)
     assertion_ids: list[uuid.UUID] | None = None
     rule_ids: list[uuid.UUID] | None = None
+    guide_ids: list[uuid.UUID] | None = None
     if filters.ids is not None:
-        assertion_ids, rule_ids = await _ids_for(session, instance, who, found, filters.ids)
+        assertion_ids, rule_ids, guide_ids = await _ids_for(
+            session, instance, who, found, filters.ids
+        )
     versions = sorted(filters.versions) if filters.versions is not None else None
     if types is None or "indicator" in types:
         rows = await repo.page_assertions(
@@ -406,6 +427,20 @@ async def page(
         ):
             obj = rule_object(instance, RuleData.of(rule, version))
             candidates.append(Entry(rule.updated_at, RULE, str(rule.id), obj))
+    if types is None or GUIDE_TYPE in types:
+        rows = await repo.page_guides(
+            session,
+            who.viewer,
+            found.scope,
+            after=_source_cursor(filters.next, GUIDE),
+            added_after=filters.added_after,
+            ids=guide_ids,
+            versions=versions,
+            limit=limit + 1,
+        )
+        objects = await guide_objects(session, who.guide_reader, instance, rows)
+        for (guide, _, _), obj in zip(rows, objects, strict=True):
+            candidates.append(Entry(guide.updated_at, GUIDE, str(guide.id), obj))
     candidates.sort(key=Entry.sort_key)
     return Page(candidates[:limit], more=len(candidates) > limit)
 

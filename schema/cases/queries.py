@@ -87,10 +87,16 @@ class Statistics:
     seized_value: list[Money] = strawberry.field(description="Per currency.")
     guides_published: int = strawberry.field(description="Guide versions published.")
     listings_checked: int | None = strawberry.field(
-        description="Not recorded per check by this instance (null)."
+        description=(
+            "Listings checked (checkListing(s) and the NDJSON endpoint): by your organisation; "
+            "for a working group you hold a seat in, by all its members; allianceWide: all."
+        )
     )
     listings_blocked: int | None = strawberry.field(
-        description="Not recorded per check by this instance (null)."
+        description=(
+            "Of those, listings given the BLOCK verdict; for a working group, those its "
+            "rules or indicators blocked."
+        )
     )
 
     @classmethod

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.types import Info
 
 from alliance.listings import service
+from alliance.listings.counting import ListingCounts
 from alliance.listings.listing import parse_listing
 from alliance.listings.matcher import Matcher
 from schema.errors import PublicError
@@ -20,6 +21,10 @@ def _matcher(info: Info) -> Matcher:
     return follower.matcher  # type: ignore[no-any-return]
 
 
+def _counts(info: Info) -> ListingCounts | None:
+    return getattr(info.context.request.app.state, "listing_counts", None)
+
+
 @strawberry.type
 class ListingsQuery:
     @query_field(
@@ -32,7 +37,9 @@ class ListingsQuery:
     async def check_listing(self, info: Info, listing: ListingInput) -> ListingCheck:
         viewer = await info.context.loaders.viewer.load(info.context.principal)
         parsed = parse_listing(listing.to_mapping(), path=("listing",))
-        return ListingCheck.of(_matcher(info).check(viewer, parsed))
+        return ListingCheck.of(
+            service.check_listings(_matcher(info), viewer, [parsed], _counts(info))[0]
+        )
 
     @query_field(CHECK, description="Check up to 1,000 listings at once, in the order given.")
     async def check_listings(self, info: Info, listings: list[ListingInput]) -> list[ListingCheck]:
@@ -40,5 +47,6 @@ class ListingsQuery:
         parsed = service.parse_batch([item.to_mapping() for item in listings])
         matcher = _matcher(info)
         return [
-            ListingCheck.of(result) for result in service.check_listings(matcher, viewer, parsed)
+            ListingCheck.of(result)
+            for result in service.check_listings(matcher, viewer, parsed, _counts(info))
         ]

@@ -652,6 +652,30 @@ ANONYMOUS_QUERIES = [
     pytest.param(
         '{ importJob(id: "SW1wb3J0Sm9iOjA") { id } }', {"importJob": None}, id="importJob"
     ),
+    pytest.param('{ blob(id: "QmxvYjow") { id } }', {"blob": None}, id="blob"),
+    pytest.param("{ guides { totalCount } }", None, id="guides"),
+    pytest.param('{ guide(id: "R3VpZGU6MA==") { id } }', {"guide": None}, id="guide"),
+    pytest.param(
+        '{ guideDiff(id: "R3VpZGU6MA==", from: 1, to: 2) { section } }', None, id="guideDiff"
+    ),
+    pytest.param(
+        '{ validateSerial(guideId: "R3VpZGU6MA==", value: "x") { valid } }',
+        None,
+        id="validateSerial",
+    ),
+    pytest.param("{ guideNotifications { totalCount } }", None, id="guideNotifications"),
+    pytest.param("{ webhookSubscriptions { totalCount } }", None, id="webhookSubscriptions"),
+    pytest.param(
+        '{ webhookDeliveries(subscriptionId: "V2ViaG9va1N1YnNjcmlwdGlvbjow") { totalCount } }',
+        None,
+        id="webhookDeliveries",
+    ),
+    pytest.param("{ testBuys { totalCount } }", None, id="testBuys"),
+    pytest.param('{ testBuy(id: "VGVzdEJ1eTow") { id } }', {"testBuy": None}, id="testBuy"),
+    pytest.param("{ cases { totalCount } }", None, id="cases"),
+    pytest.param('{ case(id: "Q2FzZTow") { id } }', {"case": None}, id="case"),
+    pytest.param('{ statistics(period: "2026") { period } }', None, id="statistics"),
+    pytest.param("{ peers { totalCount } }", None, id="peers"),
 ]
 
 

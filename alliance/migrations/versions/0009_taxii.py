@@ -46,9 +46,13 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_taxii_status_organisation_id"), ["organisation_id"], unique=False
         )
+    with op.batch_alter_table("indicator_assertions", schema=None) as batch_op:
+        batch_op.create_index("ix_indicator_assertions_updated_at", ["updated_at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("indicator_assertions", schema=None) as batch_op:
+        batch_op.drop_index("ix_indicator_assertions_updated_at")
     with op.batch_alter_table("taxii_status", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_taxii_status_organisation_id"))
     op.drop_table("taxii_status")

@@ -7,13 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Uuid, bindparam, text
+from sqlalchemy import Date, Uuid, bindparam, text
 
 from alliance.cases import service, statistics
 from alliance.db import UTCDateTime
 from alliance.indicators import service as indicators
 from alliance.indicators.models import ReactionKind
 from alliance.indicators.service import ReactionData, Submission
+from alliance.listings.counting import add_counts
+from alliance.listings.models import ALL_GROUPS
 from alliance.orgs import repository as orgs_repo
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -122,8 +124,55 @@ async def _seed(session: Any, demo: dict[str, Any]) -> dict[str, Any]:
         service.Outcome(suspects=1, seized_value=service.Money("99.00", "USD")),
         actor="test",
     )
+    # Listing checks as the counters hold them: (organisation, group or ALL_GROUPS) ->
+    # (checked, blocked, review), today; and one row of last year, outside the period.
+    shopmart, acme_id, volt = (orgs[s].id for s in ("shopmart", "acme-motors", "volt-electronics"))
+    lux = groups["luxury-goods"].id
+    today, last_year = NOW.date(), NOW.date().replace(year=NOW.year - 1)
+    checks = {
+        (shopmart, ALL_GROUPS): [100, 10, 5],
+        (shopmart, auto): [100, 4, 0],
+        (shopmart, elec): [100, 3, 1],
+        (shopmart, lux): [100, 0, 0],
+        (acme_id, ALL_GROUPS): [20, 2, 0],
+        (acme_id, auto): [20, 2, 0],
+        (volt, ALL_GROUPS): [7, 1, 0],
+        (volt, elec): [7, 1, 0],
+    }
+    await add_counts(session, {(today, org, g): n for (org, g), n in checks.items()})
+    await add_counts(session, {(last_year, shopmart, ALL_GROUPS): [999, 99, 0]})
     await session.flush()
     return viewers
+
+
+async def _listing_checks(
+    session: Any, org: uuid.UUID | None, group: uuid.UUID | None
+) -> tuple[int, int]:
+    """This test's own reading of the counters: a group's rows for a group, the alliance-wide
+    rows otherwise; an organisation sees its own, and a group's rows if it has a seat there."""
+    member = (
+        org is not None
+        and group is not None
+        and any(
+            m.working_group_id == group
+            for m in await orgs_repo.memberships_of_organisation(session, org)
+        )
+    )
+    sql = (
+        "SELECT COALESCE(SUM(checked), 0), COALESCE(SUM(blocked), 0) FROM listing_check_counts "
+        "WHERE working_group_id = :group AND day >= :start AND day < :end"
+    )
+    if org is not None and not member:
+        sql += " AND organisation_id = :org"
+    stmt = text(sql).bindparams(
+        bindparam("group", group or ALL_GROUPS, type_=Uuid()),
+        bindparam("start", PERIOD.start.date(), type_=Date()),
+        bindparam("end", PERIOD.end.date(), type_=Date()),
+    )
+    if ":org" in sql:
+        stmt = stmt.bindparams(bindparam("org", org, type_=Uuid()))
+    checked, blocked = (await session.execute(stmt)).one()
+    return int(checked), int(blocked)
 
 
 def _params(sql: str, org: uuid.UUID | None, groups: list[uuid.UUID]) -> Any:
@@ -218,6 +267,7 @@ async def _independent(session: Any, org: uuid.UUID | None) -> dict[str, Any]:
         "prosecutions": await one(f"SELECT COALESCE(SUM(outcome_prosecutions), 0) {closed}"),
         "sites_closed": await one(f"SELECT COALESCE(SUM(outcome_sites_closed), 0) {closed}"),
         "seized_value": [(cur, int(total)) for cur, total in seized],
+        "listings": await _listing_checks(session, org, None),
     }
 
 
@@ -236,6 +286,7 @@ def _of(result: statistics.Statistics) -> dict[str, Any]:
         "prosecutions": result.prosecutions,
         "sites_closed": result.sites_closed,
         "seized_value": [(a.currency, a.minor) for a in result.seized_value],
+        "listings": (result.listings_checked, result.listings_blocked),
     }
 
 
@@ -273,6 +324,22 @@ async def test_what_each_organisation_sees_in_figures(session, demo) -> None:
         session, None, PERIOD, working_group_id=demo["groups"]["automotive-parts"].id
     )
     assert (group.cases_closed, group.indicators_shared, group.test_buys) == (1, 3, 1)
+    assert (group.listings_checked, group.listings_blocked) == (120, 6)
+    assert (acme.listings_checked, acme.listings_blocked) == (20, 2)
+    assert (everything.listings_checked, everything.listings_blocked) == (127, 13)
+
+
+@pytest.mark.parametrize("who", ["acme-motors", "shopmart", "luxe-house", "volt-electronics", None])
+@pytest.mark.parametrize("group", ["automotive-parts", "consumer-electronics"])
+async def test_listing_checks_per_group_match_independent_counts(session, demo, who, group) -> None:
+    viewers = await _seed(session, demo)
+    org = None if who is None else demo["orgs"][who].id
+    group_id = demo["groups"][group].id
+    computed = await statistics.compute(
+        session, None if who is None else viewers[who], PERIOD, working_group_id=group_id
+    )
+    expected = await _listing_checks(session, org, group_id)
+    assert (computed.listings_checked, computed.listings_blocked) == expected
 
 
 @pytest.mark.parametrize(

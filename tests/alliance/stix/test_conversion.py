@@ -93,7 +93,7 @@ def test_definitions_markings_and_identities_validate() -> None:
     for obj in objects:
         assert _errors(obj) == [], obj["id"]
     kinds = [o["type"] for o in objects]
-    assert kinds.count("extension-definition") == 11
+    assert kinds.count("extension-definition") == 12
     assert all(m in objects for m in MARKINGS.values())
     # AMBER+STRICT is TLP 2.0's, with the OASIS extension; the others STIX 2.1's predefined ones.
     strict = MARKINGS[TLP.AMBER_STRICT]

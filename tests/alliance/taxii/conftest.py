@@ -1,5 +1,6 @@
 """A real Alliance on a real uvicorn (its own engine, a fresh migrated database seeded with the
-demo alliance and its indicators), plus objects the TAXII reader must never be shown."""
+demo alliance, its indicators and its identification guides), plus objects the TAXII reader
+must never be shown."""
 
 from __future__ import annotations
 
@@ -133,7 +134,8 @@ async def _seed(
     try:
         sessions = make_sessionmaker(engine)
         async with unit_of_work(sessions) as session:
-            await seed(session, with_indicators=True)
+            # The demo guides too: the airbag one has covert and forensic features.
+            await seed(session, with_indicators=True, with_guides=True)
         ids: dict[str, dict[str, str]] = {"hidden": {}, "shown": {}}
         async with unit_of_work(sessions) as session:
             orgs = {
