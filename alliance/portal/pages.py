@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +21,12 @@ from alliance.indicators import repository as indicators_repo
 from alliance.indicators import service as indicators
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.models import ReactionKind, Severity
+from alliance.indicators.normalise import normalise
 from alliance.orgs import repository as orgs_repo
 from alliance.portal import charts, service
 from alliance.portal.http import (
     CSRF_FIELD,
+    HEADERS,
     PORTAL_SESSION,
     Visit,
     parse_uuid,
@@ -40,6 +42,7 @@ from alliance.sharing import TLP
 from alliance.sharing.service import load_viewer
 
 RECENT_PER_GROUP = 5
+MAX_PREVIEW = 4096
 GUIDES_SCANNED = 200
 
 
@@ -162,6 +165,28 @@ def add_pages(router: APIRouter) -> None:
         if visit.principal is None:
             return sign_in_redirect(request)
         return await _submit_page(request, visit, {}, {})
+
+    @router.get(
+        "/portal/indicators/preview",
+        dependencies=declare(PORTAL_SESSION),
+        include_in_schema=False,
+    )
+    async def preview(request: Request, type: str = "", value: str = "") -> Response:
+        """The submit form's live preview: the value as the service would store it (the same
+        normaliser), or the field's error. Reads nothing and writes nothing."""
+        visit = await visit_of(request)
+        if visit.principal is None:
+            return JSONResponse({"error": "sign in"}, status_code=401, headers=HEADERS)
+        if not value.strip() or len(value) > MAX_PREVIEW:
+            return JSONResponse({"value": None}, headers=HEADERS)
+        try:
+            found = normalise(type, value)
+        except InvalidInput as exc:
+            return JSONResponse({"error": exc.problems[0].message}, headers=HEADERS)
+        return JSONResponse(
+            {"value": found.value, "matchKeys": [list(k) for k in found.match_keys]},
+            headers=HEADERS,
+        )
 
     @router.post(
         "/portal/indicators/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False

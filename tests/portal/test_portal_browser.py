@@ -88,7 +88,10 @@ def _sign_in_submit_switch_language_sign_out(
 
         page.get_by_role("link", name="Submit an indicator").click()
         page.get_by_label("Type").select_option("domain")
-        page.get_by_label("Value").fill("browser-fakes.example")
+        page.get_by_label("Value").fill("HTTPS://Browser-Fakes.EXAMPLE/")
+        # The live preview (the CSP forbids eval, so wait on the element, not a JS predicate).
+        page.locator("#value-preview", has_text="browser-fakes.example").wait_for()
+        assert page.locator("#value-preview").inner_text() == "browser-fakes.example"
         page.get_by_label("Confidence (0-100)").fill("very")
         page.get_by_role("button", name="Submit").click()
         error = page.locator("#confidence-error")

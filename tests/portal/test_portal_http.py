@@ -823,3 +823,20 @@ def test_write_activate_and_back_test_a_rule(demo_data: None, http: httpx.Client
     )
     assert not_text.status_code == 400
     assert 'id="catalogue-error"' in not_text.text
+
+
+def test_the_live_preview_normalises_as_the_service_does(http: httpx.Client) -> None:
+    sign_in(http)
+    ok = http.get(
+        "/portal/indicators/preview", params={"type": "domain", "value": "WWW.Fake.Example."}
+    )
+    assert ok.status_code == 200
+    assert ok.json()["value"] == "www.fake.example"
+    bad = http.get("/portal/indicators/preview", params={"type": "email", "value": "not an email"})
+    assert "error" in bad.json()
+    odd = http.get("/portal/indicators/preview", params={"type": "nonsense", "value": "x"})
+    assert odd.status_code == 200
+    assert "error" in odd.json()
+    huge = http.get("/portal/indicators/preview", params={"type": "keyword", "value": "x" * 5000})
+    assert huge.json() == {"value": None}
+    assert httpx.get(f"{http.base_url}/portal/indicators/preview").status_code == 401

@@ -26,3 +26,29 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   setTimeout(poll, 500);
 });
+
+// The submit form: show the value as it will be stored, as it is typed.
+document.addEventListener("DOMContentLoaded", () => {
+  const value = document.getElementById("value");
+  const type = document.getElementById("type");
+  const out = document.getElementById("value-preview");
+  if (!value || !type || !out) return;
+  const box = document.getElementById("value-preview-box");
+  let timer = null;
+  const update = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const query = new URLSearchParams({ type: type.value, value: value.value });
+      try {
+        const answer = await fetch(`/portal/indicators/preview?${query}`, { credentials: "same-origin" });
+        if (!answer.ok) return;
+        const p = await answer.json();
+        box.hidden = !(p.value || p.error);
+        out.textContent = p.value || p.error || "";
+        out.classList.toggle("field-error", Boolean(p.error));
+      } catch (e) { /* the preview is a help, never in the way */ }
+    }, 250);
+  };
+  value.addEventListener("input", update);
+  type.addEventListener("change", update);
+});
