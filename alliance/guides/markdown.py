@@ -39,4 +39,18 @@ def render(source: str | None) -> str:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_absolute_links_only,
     )
+
+
+_LINK_PREFIXES = tuple(
+    f"{scheme}:" if scheme == "mailto" else f"{scheme}://" for scheme in sorted(URL_SCHEMES)
+)
+
+
+def _absolute_links_only(tag: str, attribute: str, value: str) -> str | None:
+    # A relative or scheme-less href (":", "//host", "x:y" that nh3 reads as relative) means
+    # nothing in a guide read anywhere else: only absolute http(s) and mailto links stay.
+    if tag == "a" and attribute == "href":
+        return value if value.strip().lower().startswith(_LINK_PREFIXES) else None
+    return value
