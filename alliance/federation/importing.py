@@ -30,6 +30,8 @@ from alliance.changelog.models import Operation
 from alliance.changelog.service import record_change
 from alliance.config import IndicatorSettings
 from alliance.db import new_id, utcnow
+from alliance.federation import importing_guides as guide_import
+from alliance.federation import importing_rules as rule_import
 from alliance.federation import repository as repo
 from alliance.federation.models import Peer, Provenance
 from alliance.indicators import repository as indicators_repo
@@ -46,7 +48,7 @@ from alliance.indicators.models import (
 from alliance.indicators.service import digest
 from alliance.sharing import TLP, Distribution
 from alliance.sharing.policy import Destination, Visibility, may_travel
-from alliance.sync.portable import ASSERTION_KIND
+from alliance.sync.portable import ASSERTION_KIND, GUIDE_KIND, RULE_KIND
 
 IMPORTED_KINDS = frozenset({ASSERTION_KIND})
 # Why a copy left: its origin deleted it, or it left what this instance may see.
@@ -61,7 +63,8 @@ class Outcome(enum.StrEnum):
     RETIRED = "RETIRED"
     # Nothing to do: a replay, an older version, or a removal of something not held.
     UNCHANGED = "UNCHANGED"
-    # Not a kind this instance imports (rules, reactions…), or a line without its object.
+    # Not a kind this instance imports (reactions…), a line without its object, or a rule or
+    # guide whose working group does not exist here (BatchResult.skipped counts why).
     SKIPPED = "SKIPPED"
     # Started here: never imported back.
     OWN_ORIGIN = "OWN_ORIGIN"
@@ -72,9 +75,14 @@ class Outcome(enum.StrEnum):
 @dataclass
 class BatchResult:
     outcomes: dict[Outcome, int] = field(default_factory=dict)
+    # Why lines were skipped (a rule whose working group does not exist here…), counted.
+    skipped: dict[str, int] = field(default_factory=dict)
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
 
     @property
     def imported(self) -> int:
@@ -310,9 +318,27 @@ async def apply_lines(
     moment = now or utcnow()
     limits = settings or IndicatorSettings()
     batch = await _look_up(session, peer, lines)
+    copies: dict[str, Any] = {}
+    for kind, module in ((RULE_KIND, rule_import), (GUIDE_KIND, guide_import)):
+        kind_lines = [line for line in lines if line.get("kind") == kind]
+        if kind_lines:
+            copies[kind] = (
+                module,
+                await module.look_up(session, peer, kind_lines, _origins(peer, kind_lines)),
+            )
     result = BatchResult()
     for line in lines:
-        result.add(await _apply_line(session, peer, line, batch, local_instance_id, limits, moment))
+        kind = line.get("kind")
+        if isinstance(kind, str) and kind in copies:
+            module, kind_batch = copies[kind]
+            outcome = await _apply_copy_line(
+                session, peer, line, kind, module, kind_batch, local_instance_id, result
+            )
+        else:
+            outcome = await _apply_line(
+                session, peer, line, batch, local_instance_id, limits, moment
+            )
+        result.add(outcome)
     await session.flush()
     return result
 
@@ -512,3 +538,85 @@ async def _retire(
     else:
         _record(session, assertion, Operation.UPDATE, previous=before)
     return Outcome.RETIRED
+
+
+def _origins(peer: Peer, lines: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    origins: list[tuple[str, str]] = []
+    for line in lines:
+        obj = line.get("object")
+        if isinstance(obj, Mapping):
+            try:
+                origin = _origin_of(obj, peer, line)
+            except BadLine:
+                continue
+            origins.append((origin.instance_id, origin.object_id))
+    return origins
+
+
+async def _apply_copy_line(
+    session: AsyncSession,
+    peer: Peer,
+    line: Mapping[str, Any],
+    kind: str,
+    module: Any,
+    batch: Any,
+    local_instance_id: str,
+    result: BatchResult,
+) -> Outcome:
+    """A rule or guide line, under the same rules as an assertion line (see the module
+    docstring); ``module`` (importing_rules, importing_guides) writes the copy."""
+    operation = line.get("operation")
+    version = line.get("version")
+    peer_object_id = str(line.get("id") or "")[:64]
+    if not isinstance(version, int) or not peer_object_id:
+        return Outcome.REFUSED
+    if operation in (Operation.REMOVE.value, Operation.DELETE.value):
+        copy = batch.copies_by_peer_id.get(peer_object_id)
+        if copy is None or copy.retired or version <= copy.peer_version:
+            return Outcome.UNCHANGED
+        held = batch.objects.get(copy.local_id)
+        if held is None:
+            return Outcome.UNCHANGED
+        deleted = operation == Operation.DELETE.value
+        await module.retire_copy(session, held, deleted=deleted)
+        copy.peer_version = version
+        copy.retired = True
+        copy.retired_reason = RETIRED_DELETED if deleted else _text(line.get("reason"), 200) or None
+        await session.flush()
+        return Outcome.RETIRED
+    if operation not in (Operation.CREATE.value, Operation.UPDATE.value, Operation.REVOKE.value):
+        return Outcome.REFUSED
+    obj = line.get("object")
+    if not isinstance(obj, Mapping):
+        return Outcome.SKIPPED
+    try:
+        origin = _origin_of(obj, peer, line)
+    except BadLine:
+        return Outcome.REFUSED
+    if origin.instance_id == local_instance_id:
+        return Outcome.OWN_ORIGIN
+    if not (
+        _may_cross(line.get("distribution"), line.get("tlp"))
+        and _may_cross(obj.get("distribution"), obj.get("tlp"))
+    ):
+        return Outcome.REFUSED
+    copy = batch.copies_by_origin.get((origin.instance_id, origin.object_id))
+    if copy is not None and not _newer(copy, origin, peer, peer_object_id, version):
+        return Outcome.UNCHANGED
+    try:
+        done, held, reason = await module.apply(session, peer, obj, copy, batch)
+    except ValueError:
+        return Outcome.REFUSED
+    if held is None:
+        result.skip(reason or "SKIPPED")
+        return Outcome.SKIPPED
+    if copy is None:
+        copy = Provenance(kind=kind, local_id=str(held.id))
+        session.add(copy)
+        batch.copies_by_origin[(origin.instance_id, origin.object_id)] = copy
+        batch.objects[copy.local_id] = held
+    _stamp(copy, peer, origin, peer_object_id, version)
+    copy.retired, copy.retired_reason = False, None
+    batch.copies_by_peer_id[peer_object_id] = copy
+    await session.flush()
+    return Outcome(done)

@@ -52,6 +52,8 @@ class PullReport:
     pages: int = 0
     lines: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
+    # Why lines were skipped (a rule whose working group does not exist here…), counted.
+    skipped: dict[str, int] = field(default_factory=dict)
     cursor: str | None = None
     has_more: bool = False
     remaining: int | None = None
@@ -274,6 +276,8 @@ async def pull(
             report.lines += len(lines)
             for outcome, n in result.outcomes.items():
                 report.outcomes[outcome.value] = report.outcomes.get(outcome.value, 0) + n
+            for reason, n in result.skipped.items():
+                report.skipped[reason] = report.skipped.get(reason, 0) + n
             report.cursor = end["cursor"]
             report.has_more = bool(end.get("hasMore"))
             done += len(lines)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.changelog.models import ChangeLogEntry
 from alliance.federation.models import InstanceIdentity, KnownInstance, Peer, Provenance
+from alliance.guides.models import GuideVersion
 from alliance.indicators.models import Indicator, IndicatorAssertion, IndicatorMatchKey
 from alliance.orgs.models import Organisation, WorkingGroup
 from alliance.pagination import Page, count, keyset_page
@@ -220,3 +221,27 @@ async def rule_versions(
         select(RuleVersion).where(tuple_(RuleVersion.rule_id, RuleVersion.number).in_(list(keys)))
     )
     return {(v.rule_id, v.number): v for v in rows}
+
+
+async def working_groups_by_slugs(
+    session: AsyncSession, slugs: Sequence[str]
+) -> dict[str, WorkingGroup]:
+    if not slugs:
+        return {}
+    rows = await session.scalars(
+        select(WorkingGroup).where(WorkingGroup.slug.in_(list(set(slugs))))
+    )
+    return {g.slug: g for g in rows}
+
+
+async def guide_versions(
+    session: AsyncSession, keys: Sequence[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], GuideVersion]:
+    if not keys:
+        return {}
+    rows = await session.scalars(
+        select(GuideVersion).where(
+            tuple_(GuideVersion.guide_id, GuideVersion.number).in_(list(keys))
+        )
+    )
+    return {(v.guide_id, v.number): v for v in rows}

@@ -408,7 +408,10 @@ async def publish(
     guide_id: uuid.UUID,
     *,
     expected_version: int | None = None,
+    compile_tells: bool = True,
 ) -> tuple[Guide, GuideVersion]:
+    """``compile_tells=False`` is for a federated copy: its origin's indicators federate
+    themselves."""
     guide, reader = await _writable(session, principal, guide_id, PUBLISH_SCOPE)
     if principal is not None and not principal.has_scope(PUBLISH_SCOPE):
         raise Forbidden(f"requires the {PUBLISH_SCOPE!r} scope")
@@ -439,7 +442,8 @@ async def publish(
     guide.stale_since = None
     guide.version += 1
     await session.flush()
-    await _compile_tells(session, guide, published)
+    if compile_tells:
+        await _compile_tells(session, guide, published)
     for sub in await repo.subscriptions(session, guide.id):
         session.add(
             GuideNotification(

@@ -22,13 +22,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.federation import repository as repo
 from alliance.federation.models import Provenance
+from alliance.guides import repository as guides_repo
+from alliance.guides.models import Guide
+from alliance.guides.tiers import visible_content
 from alliance.indicators.models import IndicatorAssertion
 from alliance.orgs.models import Organisation, WorkingGroup
 from alliance.rules.models import Rule
 
 ASSERTION_KIND = "indicator.assertion"
 RULE_KIND = "rule"
-SNAPSHOT_KINDS = frozenset({ASSERTION_KIND, RULE_KIND})
+GUIDE_KIND = "guide"
+SNAPSHOT_KINDS = frozenset({ASSERTION_KIND, RULE_KIND, GUIDE_KIND})
 FORMAT = 1
 
 
@@ -90,6 +94,7 @@ async def load_snapshots(
     snapshots: dict[tuple[str, str], dict[str, Any]] = {}
     snapshots.update(await _assertions(session, instance_id, _ids(refs, ASSERTION_KIND)))
     snapshots.update(await _rules(session, instance_id, _ids(refs, RULE_KIND)))
+    snapshots.update(await _guides(session, instance_id, _ids(refs, GUIDE_KIND)))
     return snapshots
 
 
@@ -194,5 +199,54 @@ async def _rules(
             "createdAt": _when(r.created_at),
             "updatedAt": _when(r.updated_at),
             "origin": _origin(instance_id, provenance.get(str(r.id)), owner, r.id, r.version),
+        }
+    return out
+
+
+async def _guides(
+    session: AsyncSession, instance_id: str | None, ids: list[uuid.UUID]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """A guide's snapshot is its latest published version only (never a draft), overt
+    features only: covert and forensic features never leave this instance, whoever reads the
+    snapshot, and neither do photos (their blobs stay here; a feature keeps only its text).
+    A guide never published has no snapshot."""
+    guides: list[Guide] = (
+        [g for g in await guides_repo.guides_by_ids(session, ids) if g.published_version]
+        if ids
+        else []
+    )
+    if not guides:
+        return {}
+    found = await repo.guide_versions(
+        session, [(g.id, g.published_version) for g in guides if g.published_version]
+    )
+    versions = {guide_id: v for (guide_id, _), v in found.items()}
+    orgs = await repo.organisations_by_ids(session, list({g.owner_org_id for g in guides}))
+    groups = await repo.working_groups_by_ids(session, list({g.working_group_id for g in guides}))
+    provenance = await repo.provenance_of(session, GUIDE_KIND, [str(g.id) for g in guides])
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in guides:
+        published = versions.get(g.id)
+        if published is None:
+            continue
+        owner = orgs.get(g.owner_org_id)
+        out[(GUIDE_KIND, str(g.id))] = {
+            "format": FORMAT,
+            "kind": GUIDE_KIND,
+            "id": str(g.id),
+            "version": g.version,
+            "title": g.title,
+            "status": g.status.value,
+            "publishedVersion": published.number,
+            "publishedAt": _when(published.published_at),
+            "content": visible_content(published.content, restricted=False),
+            "sourceLanguage": g.source_language,
+            "distribution": g.distribution.value,
+            "tlp": g.tlp.value,
+            "owner": _org(owner),
+            "workingGroup": _group(groups.get(g.working_group_id)),
+            "createdAt": _when(g.created_at),
+            "updatedAt": _when(g.updated_at),
+            "origin": _origin(instance_id, provenance.get(str(g.id)), owner, g.id, g.version),
         }
     return out

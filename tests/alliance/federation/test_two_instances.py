@@ -23,11 +23,17 @@ from alliance.federation import pull
 from alliance.federation import repository as repo
 from alliance.federation import service as federation
 from alliance.federation.models import Peer, Provenance
+from alliance.guides import repository as guides_repo
+from alliance.guides import service as guides
+from alliance.guides.models import Guide
 from alliance.indicators import repository as indicators_repo
 from alliance.indicators.models import AssertionStatus, IndicatorAssertion
 from alliance.indicators.service import viewer_of_organisation
 from alliance.outbound import OutboundPolicy
-from alliance.sync.portable import ASSERTION_KIND
+from alliance.rules import service as rules
+from alliance.rules.definition import RuleStatus
+from alliance.rules.models import Rule
+from alliance.sync.portable import ASSERTION_KIND, GUIDE_KIND, RULE_KIND
 from tests.alliance.federation.conftest import Instance
 
 pytestmark = pytest.mark.usefixtures("triangle")
@@ -41,7 +47,9 @@ async def _copies(instance: Instance) -> dict[str, tuple[Provenance, IndicatorAs
     """The imported copies on ``instance`` by origin object id."""
 
     async def read(session: AsyncSession) -> dict[str, tuple[Provenance, IndicatorAssertion]]:
-        rows = list(await session.scalars(select(Provenance)))
+        rows = list(
+            await session.scalars(select(Provenance).where(Provenance.kind == ASSERTION_KIND))
+        )
         found = await repo.assertions_by_ids(session, [uuid.UUID(p.local_id) for p in rows])
         assertions = {str(a.id): a for a in found}
         return {p.origin_object_id: (p, assertions[p.local_id]) for p in rows}
@@ -481,3 +489,177 @@ async def test_beat_pulls_every_active_peer_on_a_real_worker(
     assert peer is not None
     assert str(made.id) in await _copies(c), f"no pull brought the object; worker said:\n{output}"
     assert peer.last_error is None
+
+
+def _rule_definition(name: str, *keywords: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "decision": "PROHIBIT",
+        "rationale": "SAFETY",
+        "keywords": {"any_of": list(keywords)},
+    }
+
+
+async def _rule_copies(instance: Instance) -> dict[str, tuple[Provenance, Rule]]:
+    async def read(session: AsyncSession) -> dict[str, tuple[Provenance, Rule]]:
+        rows = list(await session.scalars(select(Provenance).where(Provenance.kind == RULE_KIND)))
+        found = await repo.rules_by_ids(session, [uuid.UUID(p.local_id) for p in rows])
+        by_id = {str(r.id): r for r in found}
+        return {p.origin_object_id: (p, by_id[p.local_id]) for p in rows}
+
+    return await instance.read(read)
+
+
+async def test_rules_cross_update_and_retire_and_restricted_ones_stay_home(
+    triangle: dict[str, Instance],
+) -> None:
+    a, b = triangle["a"], triangle["b"]
+    if not await _has_peer(b, "a"):
+        await b.add_peer(a)
+    group = await _group_id(a, "acme-motors")
+    acme = await a.organisation("acme-motors")
+
+    async def propose(distribution: str, tlp: str, name: str) -> uuid.UUID:
+        async def work(session: AsyncSession) -> uuid.UUID:
+            rule, _ = await rules.create_rule(
+                session,
+                None,
+                working_group_id=group,
+                owner_org_id=acme.id,
+                definition=_rule_definition(name, "airbag"),
+                distribution=distribution,
+                tlp=tlp,
+            )
+            await rules.activate_rule(session, None, rule.id)
+            return rule.id
+
+        return await a.write(work)
+
+    shared = await propose("FEDERATION", "GREEN", "Airbag modules")
+    kept_home = [
+        await propose("FEDERATION", "AMBER", "Amber rule"),
+        await propose("FEDERATION", "RED", "Red rule"),
+        await propose("WORKING_GROUP", "GREEN", "Group rule"),
+    ]
+
+    await _pull(b, "a")
+    copies = await _rule_copies(b)
+    assert set(copies) == {str(shared)}
+    assert not {str(k) for k in kept_home} & set(copies)
+    provenance, copy = copies[str(shared)]
+    assert provenance.origin_instance_id == a.instance_id
+    assert copy.owner_org_id == (await b.organisation("peer-a")).id
+    assert (copy.distribution, copy.tlp, copy.status) == ("FEDERATION", "GREEN", "ACTIVE")
+    slug_on_a = (await a.read(lambda s: repo.working_groups_by_ids(s, [group])))[group].slug
+    group_on_b = await b.read(lambda s: repo.working_groups_by_ids(s, [copy.working_group_id]))
+    assert group_on_b[copy.working_group_id].slug == slug_on_a
+
+    # A new version in force on A becomes a new version in force on B.
+    async def revise(session: AsyncSession) -> None:
+        await rules.update_rule(
+            session, None, shared, definition=_rule_definition("Airbag modules", "airbag", "srs")
+        )
+        await rules.activate_rule(session, None, shared)
+
+    await a.write(revise)
+    report = await _pull(b, "a")
+    assert report.outcomes.get("UPDATED", 0) >= 1
+    _, copy = (await _rule_copies(b))[str(shared)]
+    assert copy.active_version == 2
+    assert copy.status == RuleStatus.ACTIVE
+
+    # Retired on A: retired on B.
+    await a.write(lambda s: rules.retire_rule(s, None, shared))
+    report = await _pull(b, "a")
+    assert report.outcomes.get("REVOKED") == 1
+    provenance, copy = (await _rule_copies(b))[str(shared)]
+    assert copy.status == RuleStatus.RETIRED
+    assert copy.active_version is None
+    assert provenance.origin_version == 5
+
+
+async def _guide_copies(instance: Instance) -> dict[str, tuple[Provenance, Guide]]:
+    async def read(session: AsyncSession) -> dict[str, tuple[Provenance, Guide]]:
+        rows = list(await session.scalars(select(Provenance).where(Provenance.kind == GUIDE_KIND)))
+        found = await guides_repo.guides_by_ids(session, [uuid.UUID(p.local_id) for p in rows])
+        by_id = {str(g.id): g for g in found}
+        return {p.origin_object_id: (p, by_id[p.local_id]) for p in rows}
+
+    return await instance.read(read)
+
+
+async def test_published_guides_cross_without_restricted_tiers_and_archiving_retires(
+    triangle: dict[str, Instance],
+) -> None:
+    a, b = triangle["a"], triangle["b"]
+    if not await _has_peer(b, "a"):
+        await b.add_peer(a)
+    group = await _group_id(a, "acme-motors")
+    acme = await a.organisation("acme-motors")
+    content = {
+        "title": "Genuine airbag modules",
+        "summary": "first",
+        "features": [
+            {"id": "hologram", "title": "Hologram", "text": "overt"},
+            {"id": "microtext", "title": "Microtext", "tier": "COVERT", "text": "covert"},
+        ],
+    }
+
+    async def write_guide(distribution: str, tlp: str) -> uuid.UUID:
+        async def work(session: AsyncSession) -> uuid.UUID:
+            guide = await guides.create_guide(
+                session,
+                None,
+                working_group_id=group,
+                owner_org_id=acme.id,
+                content=content,
+                distribution=distribution,
+                tlp=tlp,
+            )
+            await guides.submit_for_review(session, None, guide.id)
+            await guides.approve(session, None, guide.id)
+            await guides.publish(session, None, guide.id)
+            return guide.id
+
+        return await a.write(work)
+
+    shared = await write_guide("FEDERATION", "GREEN")
+    kept_home = [
+        await write_guide("FEDERATION", "AMBER"),
+        await write_guide("FEDERATION", "RED"),
+        await write_guide("WORKING_GROUP", "GREEN"),
+    ]
+    await _pull(b, "a")
+    copies = await _guide_copies(b)
+    assert str(shared) in copies
+    assert not {str(k) for k in kept_home} & set(copies)
+    _, copy = copies[str(shared)]
+    assert copy.owner_org_id == (await b.organisation("peer-a")).id
+    assert (copy.distribution, copy.tlp, copy.status) == ("FEDERATION", "GREEN", "PUBLISHED")
+    assert copy.published_version is not None
+    published = await b.read(lambda s: guides_repo.version(s, copy.id, copy.published_version))
+    assert [f["id"] for f in published.content["features"]] == ["hologram"]
+    assert "covert" not in json.dumps(published.content)
+
+    # A newer published version on A becomes a new published version on B.
+    async def revise(session: AsyncSession) -> None:
+        await guides.update_draft(session, None, shared, content={**content, "summary": "second"})
+        await guides.submit_for_review(session, None, shared)
+        await guides.approve(session, None, shared)
+        await guides.publish(session, None, shared)
+
+    await a.write(revise)
+    await _pull(b, "a")
+    _, copy = (await _guide_copies(b))[str(shared)]
+    assert copy.published_version == 2
+    latest = await b.read(lambda s: guides_repo.version(s, copy.id, 2))
+    assert latest.content["summary"] == "second"
+    first = await b.read(lambda s: guides_repo.version(s, copy.id, 1))
+    assert first.content["summary"] == "first"
+
+    # Archived on A: archived on B.
+    await a.write(lambda s: guides.archive(s, None, shared))
+    report = await _pull(b, "a")
+    assert report.outcomes.get("REVOKED") == 1
+    _, copy = (await _guide_copies(b))[str(shared)]
+    assert copy.status == "ARCHIVED"
