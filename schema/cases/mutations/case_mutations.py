@@ -5,7 +5,7 @@ A case you do not take part in is NOT_FOUND, as one that does not exist."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.file_uploads import Upload
@@ -122,38 +122,46 @@ def _case_id(value: strawberry.ID) -> object:
     return one_id(value, "caseId", "Case")
 
 
+async def _change_case(info: Info, change: Any) -> Any:
+    """One case mutation: ``change(session, viewer, principal)`` calls the service, its input
+    problems come back under ``input``, and the case as it now is."""
+
+    async def work(session, principal):  # type: ignore[no-untyped-def]
+        try:
+            case = await change(session, await viewer(info), principal)
+        except InvalidInput as exc:
+            raise prefixed(exc, "input") from exc
+        return CasePayload(case=Case.from_model(case))
+
+    return await run_mutation(info, work)
+
+
 @strawberry.type
 class OpenCase:
     @mutation_field(scopes(*WRITE), description="Open a case; your organisation takes part in it.")
     async def open_case(self, info: Info, input: OpenCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            try:
-                case = await service.open_case(
-                    session,
-                    await viewer(info),
-                    service.CaseData(
-                        reference=input.reference,
-                        title=input.title,
-                        jurisdiction=input.jurisdiction,
-                        summary=input.summary,
-                        working_group_id=optional_id(
-                            input.working_group_id, "workingGroupId", "WorkingGroup"
-                        ),
-                        seller_network_indicator_id=optional_id(
-                            input.seller_network_indicator_id,
-                            "sellerNetworkIndicatorId",
-                            "Indicator",
-                        ),
-                        indicator_ids=many_ids(input.indicator_ids, "indicatorIds", "Indicator"),
-                        test_buy_ids=many_ids(input.test_buy_ids, "testBuyIds", "TestBuy"),
-                    ),
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(case))
+        def data() -> service.CaseData:
+            return service.CaseData(
+                reference=input.reference,
+                title=input.title,
+                jurisdiction=input.jurisdiction,
+                summary=input.summary,
+                working_group_id=optional_id(
+                    input.working_group_id, "workingGroupId", "WorkingGroup"
+                ),
+                seller_network_indicator_id=optional_id(
+                    input.seller_network_indicator_id, "sellerNetworkIndicatorId", "Indicator"
+                ),
+                indicator_ids=many_ids(input.indicator_ids, "indicatorIds", "Indicator"),
+                test_buy_ids=many_ids(input.test_buy_ids, "testBuyIds", "TestBuy"),
+            )
 
-        return await run_mutation(info, work)
+        return await _change_case(
+            info,
+            lambda session, who, principal: service.open_case(
+                session, who, data(), actor=principal.actor
+            ),
+        )
 
 
 @strawberry.type
@@ -163,24 +171,21 @@ class AddToCase:
         description="Add indicators and test buys you see to a case you take part in (the opener also adds organisations).",
     )
     async def add_to_case(self, info: Info, input: AddToCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            try:
-                change = await service.add_to_case(
-                    session,
-                    await viewer(info),
-                    one_id(input.case_id, "caseId", "Case"),
-                    indicator_ids=many_ids(input.indicator_ids, "indicatorIds", "Indicator"),
-                    test_buy_ids=many_ids(input.test_buy_ids, "testBuyIds", "TestBuy"),
-                    organisation_ids=many_ids(
-                        input.organisation_ids, "organisationIds", "Organisation"
-                    ),
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(change.case))
+        async def add(session, who, principal):  # type: ignore[no-untyped-def]
+            change = await service.add_to_case(
+                session,
+                who,
+                _case_id(input.case_id),
+                indicator_ids=many_ids(input.indicator_ids, "indicatorIds", "Indicator"),
+                test_buy_ids=many_ids(input.test_buy_ids, "testBuyIds", "TestBuy"),
+                organisation_ids=many_ids(
+                    input.organisation_ids, "organisationIds", "Organisation"
+                ),
+                actor=principal.actor,
+            )
+            return change.case
 
-        return await run_mutation(info, work)
+        return await _change_case(info, add)
 
 
 @strawberry.type
@@ -189,45 +194,31 @@ class ReferCase:
         scopes(*WRITE), description="Refer your open case to an enforcement organisation."
     )
     async def refer_case(self, info: Info, input: ReferCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            try:
-                case = await service.refer_case(
-                    session,
-                    await viewer(info),
-                    one_id(input.case_id, "caseId", "Case"),
-                    one_id(
-                        input.enforcement_organisation_id,
-                        "enforcementOrganisationId",
-                        "Organisation",
-                    ),
-                    note=input.note,
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(case))
-
-        return await run_mutation(info, work)
+        return await _change_case(
+            info,
+            lambda session, who, principal: service.refer_case(
+                session,
+                who,
+                _case_id(input.case_id),
+                one_id(
+                    input.enforcement_organisation_id, "enforcementOrganisationId", "Organisation"
+                ),
+                note=input.note,
+                actor=principal.actor,
+            ),
+        )
 
 
 @strawberry.type
 class AcceptCase:
     @mutation_field(scopes(*WRITE), description="Accept a case referred to your organisation.")
     async def accept_case(self, info: Info, input: AcceptCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            try:
-                case = await service.accept_case(
-                    session,
-                    await viewer(info),
-                    one_id(input.case_id, "caseId", "Case"),
-                    note=input.note,
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(case))
-
-        return await run_mutation(info, work)
+        return await _change_case(
+            info,
+            lambda session, who, principal: service.accept_case(
+                session, who, _case_id(input.case_id), note=input.note, actor=principal.actor
+            ),
+        )
 
 
 @strawberry.type
@@ -236,20 +227,12 @@ class DeclineCase:
         scopes(*WRITE), description="Decline a case referred to your organisation, with a reason."
     )
     async def decline_case(self, info: Info, input: DeclineCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            try:
-                case = await service.decline_case(
-                    session,
-                    await viewer(info),
-                    one_id(input.case_id, "caseId", "Case"),
-                    reason=input.reason,
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(case))
-
-        return await run_mutation(info, work)
+        return await _change_case(
+            info,
+            lambda session, who, principal: service.decline_case(
+                session, who, _case_id(input.case_id), reason=input.reason, actor=principal.actor
+            ),
+        )
 
 
 @strawberry.type
@@ -259,28 +242,23 @@ class CloseCase:
         description="Close a case with its outcome (enforcement), or withdraw one nobody accepted (opener).",
     )
     async def close_case(self, info: Info, input: CloseCaseInput) -> CaseResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
+        def outcome() -> service.Outcome:
             o = input.outcome
-            try:
-                case = await service.close_case(
-                    session,
-                    await viewer(info),
-                    one_id(input.case_id, "caseId", "Case"),
-                    service.Outcome(
-                        suspects=o.suspects,
-                        seized_value=money(o.seized_value),
-                        sites_closed=o.sites_closed,
-                        prosecutions=o.prosecutions,
-                        no_action=o.no_action,
-                        note=o.note,
-                    ),
-                    actor=principal.actor,
-                )
-            except InvalidInput as exc:
-                raise prefixed(exc, "input") from exc
-            return CasePayload(case=Case.from_model(case))
+            return service.Outcome(
+                suspects=o.suspects,
+                seized_value=money(o.seized_value),
+                sites_closed=o.sites_closed,
+                prosecutions=o.prosecutions,
+                no_action=o.no_action,
+                note=o.note,
+            )
 
-        return await run_mutation(info, work)
+        return await _change_case(
+            info,
+            lambda session, who, principal: service.close_case(
+                session, who, _case_id(input.case_id), outcome(), actor=principal.actor
+            ),
+        )
 
 
 @strawberry.type
