@@ -20,6 +20,7 @@ import typer
 
 from alliance.audit.cli import audit_app
 from alliance.auth.cli import client_app, issuer_app, keys_app, user_app
+from alliance.blobs.cli import blobs_app
 from alliance.cases.cli import cases_app, evidence_app
 from alliance.cases.cli import report as report_command
 from alliance.config import Settings, SettingsError, load_settings
@@ -58,6 +59,7 @@ app.command("report")(report_command)
 app.add_typer(stix_app, name="stix")
 app.add_typer(peers_app, name="peers")
 app.add_typer(sync_app, name="sync")
+app.add_typer(blobs_app, name="blobs")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 

@@ -285,6 +285,11 @@ class BlobSettings(BaseSettings):
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Decoded pixels an image may have (width x height): a small file may declare a huge canvas.
     max_pixels: int = Field(40_000_000, ge=1024, le=500_000_000)
+    # Files are written before their row commits: the orphan collector leaves a file no row
+    # refers to alone for this long, so an upload still in its transaction keeps its file.
+    orphan_grace_seconds: float = Field(3600.0, ge=60, le=30 * 24 * 3600)
+    # How often the periodic task removes blob and evidence files no row refers to.
+    orphan_sweep_every_seconds: float = Field(6 * 3600.0, ge=60, le=7 * 24 * 3600)
 
     @field_validator("s3_endpoint")
     @classmethod

@@ -23,6 +23,7 @@ ROUTES = {
     "indicators.expire": {"queue": "periodic"},
     "indicators.refresh_scores": {"queue": "periodic"},
     "indicators.import_file": {"queue": "imports"},
+    "blobs.sweep_orphans": {"queue": "periodic"},
     "search.*": {"queue": "indexing"},
     "imports.*": {"queue": "imports"},
     "webhooks.*": {"queue": "webhooks"},
@@ -65,6 +66,10 @@ def make_celery(settings: Settings) -> Celery:
             "mark-stale-guides": {
                 "task": "guides.mark_stale",
                 "schedule": timedelta(seconds=settings.guides.stale_check_every_seconds),
+            },
+            "sweep-orphan-files": {
+                "task": "blobs.sweep_orphans",
+                "schedule": timedelta(seconds=settings.blobs.orphan_sweep_every_seconds),
             },
             "refresh-indicator-scores": {
                 "task": "indicators.refresh_scores",

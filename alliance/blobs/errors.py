@@ -1,10 +1,11 @@
-"""Why an upload is refused: a typed ``InvalidInput`` on the ``file`` field, with a code."""
+"""Typed blob errors: why an upload is refused (``InvalidInput`` on ``file``, with a code), and
+why a store cannot be swept."""
 
 from __future__ import annotations
 
 import enum
 
-from alliance.errors import FieldProblem, InvalidInput
+from alliance.errors import DomainError, FieldProblem, InvalidInput
 
 
 class BlobErrorCode(enum.StrEnum):
@@ -20,3 +21,9 @@ def refused(code: BlobErrorCode, message: str) -> InvalidInput:
 
 def too_large(max_bytes: int) -> InvalidInput:
     return refused(BlobErrorCode.TOO_LARGE, f"is larger than the limit of {max_bytes} bytes")
+
+
+class UnsupportedStore(DomainError):
+    """The orphan collector was asked to sweep a store it cannot list (an S3 bucket)."""
+
+    code = "UNSUPPORTED_STORE"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.blobs.models import Blob
@@ -26,6 +27,12 @@ async def blob_of_owner_by_sha256(
 
 
 async def blobs_sharing_content(session: AsyncSession, sha256: str) -> int:
-    from sqlalchemy import func
-
     return int(await session.scalar(select(func.count()).where(Blob.sha256 == sha256)) or 0)
+
+
+async def referenced_sha256s(session: AsyncSession, hashes: Collection[str]) -> set[str]:
+    """Which of ``hashes`` some blob row stores (callers pass a page of them, not all)."""
+    if not hashes:
+        return set()
+    found = await session.scalars(select(Blob.sha256).where(Blob.sha256.in_(hashes)).distinct())
+    return set(found)

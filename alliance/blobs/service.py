@@ -105,10 +105,13 @@ async def store_upload(
     store = storage or storage_for(settings)
     key = blob_key(accepted.sha256)
     had_file = await asyncio.to_thread(store.exists, key)
-    if not had_file:
-        await asyncio.to_thread(store.put, key, accepted.data)
     if existing is not None:
+        if not had_file:
+            await asyncio.to_thread(store.put, key, accepted.data)
         return existing
+    # Written even when the file is there: a new row's file must be young, or the orphan
+    # collector (``alliance.blobs.orphans``) could take it before the row commits.
+    await asyncio.to_thread(store.put, key, accepted.data)
     image = accepted.image
     blob = Blob(
         owner_org_id=owner_org_id,

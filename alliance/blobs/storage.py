@@ -27,6 +27,7 @@ from alliance.blobs import sigv4
 from alliance.config import BlobSettings, Settings
 
 _KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}(\.thumb\.jpg)?")
+_TEMPORARY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/\.upload-[^/]*\.tmp")
 
 
 class BlobStorage(Protocol):
@@ -45,6 +46,16 @@ def blob_key(sha256: str) -> str:
 
 def thumbnail_key(sha256: str) -> str:
     return f"{blob_key(sha256)}.thumb.jpg"
+
+
+def content_of_key(key: str) -> str | None:
+    """The SHA-256 of the blob whose bytes (or thumbnail) ``key`` holds; None if not a blob key."""
+    return key.rsplit("/", 1)[1][:64] if _KEY.fullmatch(key) else None
+
+
+def is_temporary_key(key: str) -> bool:
+    """Whether ``key`` names a file a write makes before renaming it over its blob key."""
+    return _TEMPORARY.fullmatch(key) is not None
 
 
 class FileSystemStorage:

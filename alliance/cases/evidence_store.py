@@ -25,6 +25,7 @@ from alliance.errors import FieldProblem, InvalidInput
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 _READ_BLOCK = 256 * 1024
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+INCOMING = "incoming"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,19 @@ class StoredFile:
 
 def evidence_dir(data_dir: Path) -> Path:
     return data_dir / "evidence"
+
+
+def content_of(relative: str) -> str | None:
+    """The SHA-256 a file of the store (a path relative to it) holds; None if not a stored file."""
+    shard, _, name = relative.partition("/")
+    return name if _SHA256.fullmatch(name) and shard == name[:2] else None
+
+
+def is_temporary(relative: str) -> bool:
+    """Whether a path relative to the store is a file still being received (or left by a
+    write that was interrupted)."""
+    folder, _, name = relative.partition("/")
+    return folder == INCOMING and bool(name) and "/" not in name
 
 
 def path_of(data_dir: Path, sha256: str) -> Path:
@@ -56,7 +70,7 @@ async def store(
 ) -> StoredFile:
     """Store what ``read`` yields (read by blocks), refusing more than ``max_bytes``."""
     root = evidence_dir(data_dir)
-    incoming = root / "incoming"
+    incoming = root / INCOMING
     incoming.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(dir=incoming)
     tmp = Path(name)
