@@ -8,6 +8,7 @@ process, so the domain packages never depend on the layers above them.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -55,6 +56,7 @@ def create_app(
     from alliance.taxii.http import taxii_router
     from schema.graphql_app import graphql_router
     from search.factory import make_backend
+    from search.portal import portal_search
     from search.status import search_status
 
     settings = settings or load_settings()
@@ -74,10 +76,16 @@ def create_app(
         else:
             app.state.sessions = sessions
         app.state.search = make_backend(settings)
+        app.state.portal_search = portal_search(app.state.search)
         # Each API process keeps its own listing matcher, fresh from the change log; it follows
         # the log only on an engine of its own (a test's single shared connection cannot be
         # polled beside requests: tests call ``poll_once`` themselves).
         follow_task = await _start_listing_matcher(app, follow=engine is not None)
+        if engine is not None:
+            # What startup built lives as long as the process: the matcher alone holds several
+            # objects per indicator. Kept out of the cyclic collector, whose full passes would
+            # otherwise walk them all, stalling requests for seconds at a million indicators.
+            gc.freeze()
         # Listing checks are counted in memory and flushed now and then, and at shutdown.
         counting = CountFlusher(
             app.state.listing_counts, app.state.sessions, periodic=engine is not None

@@ -7,7 +7,14 @@ from collections.abc import Iterator
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, MaskErrors, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    MaskErrors,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.extensions.query_depth_limiter import create_validator as create_depth_rule
 from strawberry.types import Info
 
 from alliance.config import GraphQLSettings
@@ -62,7 +69,12 @@ from schema.orgs.mutations.add_working_group_member import AddWorkingGroupMember
 from schema.orgs.mutations.change_working_group_role import ChangeWorkingGroupRole
 from schema.orgs.mutations.create_organisation import CreateOrganisation
 from schema.orgs.mutations.create_working_group import CreateWorkingGroup
+from schema.orgs.mutations.disable_person import DisablePerson
+from schema.orgs.mutations.enable_person import EnablePerson
+from schema.orgs.mutations.grant_organisation_admin import GrantOrganisationAdmin
 from schema.orgs.mutations.remove_working_group_member import RemoveWorkingGroupMember
+from schema.orgs.mutations.withdraw_organisation_admin import WithdrawOrganisationAdmin
+from schema.orgs.people_queries import PeopleQuery
 from schema.orgs.queries import OrgsQuery
 from schema.orgs.types import Membership, Organisation, Person, WorkingGroup
 from schema.permissions import AUTHENTICATED, query_field
@@ -79,10 +91,15 @@ from schema.webhooks.queries import WebhooksQuery
 
 logger = logging.getLogger("alliance.graphql")
 
+# Distinct documents whose parse and validation are kept (bounded: a caller sending ever-new
+# documents only evicts older ones).
+DOCUMENT_CACHE_SIZE = 256
+
 
 @strawberry.type
 class Query(
     OrgsQuery,
+    PeopleQuery,
     ChangelogQuery,
     AuditQuery,
     AuthQuery,
@@ -147,6 +164,10 @@ class Mutation(
     EnableOAuthClient,
     RotateOAuthClientSecret,
     CreateLocalUser,
+    GrantOrganisationAdmin,
+    WithdrawOrganisationAdmin,
+    DisablePerson,
+    EnablePerson,
     AddTrustedIssuer,
     RemoveTrustedIssuer,
     SubmitIndicator,
@@ -234,14 +255,22 @@ class AllianceSchema(strawberry.Schema):
 
 
 def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
+    # The limits' rules are made once, so a document's validation (depth and cost included,
+    # which do not depend on variables) is cached with its parse: clients send the same few
+    # documents again and again.
+    limits = [
+        create_depth_rule(settings.max_depth, None),
+        cost_rule(settings.max_cost, settings.max_page_size),
+    ]
     return AllianceSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Organisation, WorkingGroup, Membership, Person, Rule, Case, TestBuy],
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.max_depth),
-            lambda: AddValidationRules([cost_rule(settings.max_cost, settings.max_page_size)]),
+            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+            lambda: AddValidationRules(limits),
+            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
             MaskUnexpectedErrors,
             OperationLabel,
             AuditDenials,

@@ -51,6 +51,24 @@ def person_by_email(session: Session, email: str) -> Person | None:
     return session.scalar(select(Person).where(func.lower(Person.email) == email.strip().lower()))
 
 
+def count_enabled_admins(session: Session, organisation_id: uuid.UUID) -> int:
+    """How many of the organisation's people are enabled admins, its row locked meanwhile
+    (PostgreSQL) so that two withdrawals cannot both see another admin left."""
+    session.execute(
+        select(Organisation.id).where(Organisation.id == organisation_id).with_for_update()
+    )
+    return int(
+        session.scalar(
+            select(func.count()).where(
+                Person.organisation_id == organisation_id,
+                Person.org_admin.is_(True),
+                Person.disabled.is_(False),
+            )
+        )
+        or 0
+    )
+
+
 def seats(session: Session, organisation_id: uuid.UUID) -> dict[str, uuid.UUID]:
     """The working groups an organisation sits in, whatever its role: slug -> id."""
     rows = session.execute(
@@ -112,6 +130,18 @@ def revoke_family(session: Session, family_id: uuid.UUID, now: datetime) -> int:
     result = session.execute(
         update(RefreshToken)
         .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(RefreshToken.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(result.all())
+
+
+def revoke_person_refresh_tokens(session: Session, person_id: uuid.UUID, now: datetime) -> int:
+    """End every live refresh token of a person, whatever the client; how many it ended."""
+    result = session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.person_id == person_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
         .returning(RefreshToken.id)
         .execution_options(synchronize_session=False)

@@ -399,6 +399,19 @@ def set_local_account(
     check = Checker()
     check_password(check, password, email=found.email)
     check.raise_if_any()
+    # The local operator at the CLI is the way back in, so only callers through the API
+    # are held here to keeping an enabled admin (alliance.orgs.members holds everyone to it).
+    if (
+        principal is not None
+        and found.org_admin
+        and not org_admin
+        and not found.disabled
+        and repo.count_enabled_admins(session, found.organisation_id) <= 1
+    ):
+        raise Conflict(
+            "an organisation must keep at least one enabled admin; make another person an "
+            "admin first"
+        )
     found.password_hash = credentials.hash_password(password)
     found.org_admin = org_admin
     session.flush()

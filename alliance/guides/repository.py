@@ -84,6 +84,14 @@ async def readable_guide(
     return await session.scalar(select(Guide).where(Guide.id == guide_id, readable(viewer)))
 
 
+async def readable_guides_by_ids(
+    session: AsyncSession, viewer: Viewer, ids: Sequence[uuid.UUID]
+) -> list[Guide]:
+    if not ids:
+        return []
+    return list(await session.scalars(select(Guide).where(Guide.id.in_(ids), readable(viewer))))
+
+
 async def guide_for_update(session: AsyncSession, guide_id: uuid.UUID) -> Guide | None:
     return await session.scalar(select(Guide).where(Guide.id == guide_id).with_for_update())
 

@@ -167,3 +167,41 @@ async def person_by_email(session: AsyncSession, email: str) -> Person | None:
 
 async def people_by_ids(session: AsyncSession, ids: Sequence[uuid.UUID]) -> list[Person]:
     return list(await session.scalars(select(Person).where(Person.id.in_(ids))))
+
+
+def people_query(organisation_id: uuid.UUID) -> Select[tuple[Person]]:
+    return select(Person).where(Person.organisation_id == organisation_id)
+
+
+async def page_people(
+    session: AsyncSession, organisation_id: uuid.UUID, *, after: str | None, limit: int
+) -> Page[Person]:
+    """An organisation's people by e-mail address (unique)."""
+    return await keyset_page(
+        session, people_query(organisation_id), Person.email, after=after, limit=limit
+    )
+
+
+async def count_people(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    return await count(session, people_query(organisation_id))
+
+
+async def count_enabled_admins(session: AsyncSession, organisation_id: uuid.UUID) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                Person.organisation_id == organisation_id,
+                Person.org_admin.is_(True),
+                Person.disabled.is_(False),
+            )
+        )
+        or 0
+    )
+
+
+async def lock_organisation(session: AsyncSession, organisation_id: uuid.UUID) -> None:
+    """Hold the organisation's row until the transaction ends (PostgreSQL; SQLite has one
+    writer at a time anyway), so checks over its people are not raced."""
+    await session.execute(
+        select(Organisation.id).where(Organisation.id == organisation_id).with_for_update()
+    )

@@ -43,11 +43,13 @@ def top(values: Iterable[str], limit: int = 10) -> list[tuple[str, int]]:
     return Counter(v for v in values if v).most_common(limit)
 
 
-def _frame(title: str, description: str, body: str, height: int = HEIGHT) -> str:
+def _frame(title: str, description: str, body: str, height: int = HEIGHT, *, ids: str = "") -> str:
+    """``ids`` keeps the title and desc ids unique when a page shows several charts."""
+    t, d = f"{ids}t", f"{ids}d"
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="100%" aria-labelledby="t d"><title id="t">{escape(title)}</title>'
-        f'<desc id="d">{escape(description)}</desc>{body}</svg>'
+        f'width="100%" aria-labelledby="{t} {d}"><title id="{t}">{escape(title)}</title>'
+        f'<desc id="{d}">{escape(description)}</desc>{body}</svg>'
     )
 
 
@@ -111,6 +113,61 @@ def ranked_bars(title: str, ranked: Sequence[tuple[str, int]]) -> str:
         )
     description = "; ".join(f"{name} {n}" for name, n in ranked) or "no data"
     return _frame(title, description, "".join(parts), height=height)
+
+
+def score_line(
+    title: str, points: Sequence[tuple[datetime, float | None]], *, empty: str = "no data"
+) -> str:
+    """A 0–100 line over time; an instant with no score (before the first assertion the
+    viewer sees) leaves a gap. Each point carries its own <title> with date and score."""
+    plot_w, plot_h = WIDTH - 2 * MARGIN, HEIGHT - 2 * MARGIN - 20
+    step = plot_w / max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return MARGIN + i * step
+
+    def y(value: float) -> float:
+        return MARGIN + plot_h * (1 - min(max(value, 0.0), 100.0) / 100)
+
+    parts = [
+        f'<line x1="{MARGIN}" y1="{MARGIN + plot_h}" x2="{WIDTH - MARGIN}" '
+        f'y2="{MARGIN + plot_h}" stroke="#475569"/>'
+    ]
+    for level in (0, 50, 100):
+        parts.append(
+            f'<text x="{MARGIN - 6}" y="{y(level) + 4:.1f}" text-anchor="end" '
+            f'font-size="11">{level}</text>'
+        )
+    runs: list[list[str]] = [[]]
+    for i, (moment, value) in enumerate(points):
+        if i % 2 == 0 or i == len(points) - 1:
+            parts.append(
+                f'<text x="{x(i):.1f}" y="{MARGIN + plot_h + 14}" font-size="10" '
+                f'text-anchor="middle">{moment:%m-%d}</text>'
+            )
+        if value is None:
+            runs.append([])
+            continue
+        runs[-1].append(f"{x(i):.1f},{y(value):.1f}")
+        parts.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(value):.1f}" r="4" fill="{PALETTE[0]}">'
+            f"<title>{moment:%Y-%m-%d}: {value:.2f}</title></circle>"
+        )
+    for run in runs:
+        if len(run) > 1:
+            parts.insert(
+                1,
+                f'<polyline points="{" ".join(run)}" fill="none" stroke="{PALETTE[0]}" '
+                f'stroke-width="2"/>',
+            )
+    scored = [(m, v) for m, v in points if v is not None]
+    description = (
+        f"{scored[0][0]:%Y-%m-%d} {scored[0][1]:.2f} to {scored[-1][0]:%Y-%m-%d} "
+        f"{scored[-1][1]:.2f}: " + "; ".join(f"{m:%Y-%m-%d} {v:.2f}" for m, v in scored)
+        if scored
+        else empty
+    )
+    return _frame(title, description, "".join(parts), ids="score-history-")
 
 
 def network_graph(

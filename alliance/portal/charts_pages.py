@@ -1,5 +1,6 @@
-"""``/portal/charts``: indicators per week per working group, top brands, and takedowns and
-test buys over time, as server-rendered SVG of what the signed-in person may see."""
+"""``/portal/charts``: indicators per week per working group, top brands, top platforms, and
+takedowns and test buys over time, as server-rendered SVG of what the signed-in person may
+see."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from markupsafe import Markup
 from alliance.auth.route_access import declare
 from alliance.db import unit_of_work, utcnow
 from alliance.indicators.models import ReactionKind
+from alliance.indicators.platforms import find_platform
 from alliance.portal import charts
 from alliance.portal import repository as repo
 from alliance.portal.http import PORTAL_SESSION, render, sign_in_redirect, visit_of
@@ -19,6 +21,12 @@ from alliance.portal.pages import groups_of
 from alliance.sharing.service import load_viewer
 
 WEEKS = 12
+
+
+def platform_name(text: str) -> str:
+    """A registered platform by its own name, however it was written; any other as typed."""
+    found = find_platform(text)
+    return found.name if found is not None else " ".join(text.split())
 
 
 def add_chart_pages(router: APIRouter) -> None:
@@ -40,6 +48,7 @@ def add_chart_pages(router: APIRouter) -> None:
                 weeks[0] - timedelta(days=1),
                 [ReactionKind.TAKEN_DOWN, ReactionKind.CONFIRMED_BY_TEST_BUY],
             )
+            sightings = await repo.platform_points(db, viewer, weeks[0])
         by_group = charts.per_week(
             (
                 (names.get(g, t("charts.other")) if g else t("charts.none"), c)
@@ -53,9 +62,11 @@ def add_chart_pages(router: APIRouter) -> None:
         }
         by_kind = charts.per_week(((kind_names[k], w) for k, w in reactions), weeks)
         brands = charts.top(b for _, _, bs in assertions for b in bs)
+        platforms = charts.top(platform_name(p) for _, p in sightings)
         svgs = [
             (t("charts.per_week"), charts.weekly_bars(t("charts.per_week"), weeks, by_group)),
             (t("charts.brands"), charts.ranked_bars(t("charts.brands"), brands)),
+            (t("charts.platforms"), charts.ranked_bars(t("charts.platforms"), platforms)),
             (t("charts.outcomes"), charts.weekly_bars(t("charts.outcomes"), weeks, by_kind)),
         ]
         # The SVG is built by charts.py, which escapes every label itself.

@@ -321,10 +321,12 @@ def portal_router() -> APIRouter:
         charts_pages,
         guides_pages,
         imports,
+        members_pages,
         pages,
         playground,
         proposals_pages,
         rules_pages,
+        search_pages,
         webhook_pages,
     )
 
@@ -338,9 +340,11 @@ def portal_router() -> APIRouter:
     admin_pages.add_admin_pages(router)
     admin_pages.add_audit_page(router)
     admin_pages.add_operator_page(router)
+    members_pages.add_members_pages(router)
     charts_pages.add_chart_pages(router)
     webhook_pages.add_webhook_pages(router)
     proposals_pages.add_proposal_pages(router)
+    search_pages.add_search_page(router)
     return router
 
 

@@ -18,12 +18,14 @@ from alliance.errors import DomainError, InvalidInput
 from alliance.guides import repository as guides_repo
 from alliance.guides.models import GuideStatus
 from alliance.indicators import repository as indicators_repo
+from alliance.indicators import score_history
 from alliance.indicators import service as indicators
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.models import ReactionKind, Severity
 from alliance.indicators.normalise import normalise
 from alliance.orgs import repository as orgs_repo
 from alliance.portal import charts, service
+from alliance.portal import repository as portal_repo
 from alliance.portal.http import (
     CSRF_FIELD,
     HEADERS,
@@ -42,6 +44,7 @@ from alliance.sharing import TLP
 from alliance.sharing.service import load_viewer
 
 RECENT_PER_GROUP = 5
+HISTORY_WEEKS = 12
 MAX_PREVIEW = 4096
 GUIDES_SCANNED = 200
 
@@ -313,6 +316,22 @@ async def indicator_page_for(
         network = await indicators.seller_network(
             db, viewer, found_id, settings=settings.indicators
         )
+        reactions = await portal_repo.reactions_for_history(db, viewer, found_id)
+    history = score_history.score_history(
+        indicator.type,
+        [score_history.assertion_fact(a) for a in assertions],
+        reactions,
+        score_history.weekly_instants(utcnow(), HISTORY_WEEKS),
+        half_life_days=settings.indicators.half_life_days,
+    )
+    # Built by charts.py, which escapes every label itself.
+    history_chart = Markup(
+        charts.score_line(
+            visit.t("indicators.history"),
+            [(p.at, p.score) for p in history],
+            empty=visit.t("home.none"),
+        )
+    )
     graph = None
     if network is not None and network.links:
         # Built by charts.py, which escapes every label itself.
@@ -346,6 +365,8 @@ async def indicator_page_for(
         own_org=visit.principal.organisation_id if visit.principal else None,
         graph=graph,
         truncated=network is not None and network.truncated,
+        history=history,
+        history_chart=history_chart,
     )
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
 from alliance.auth.entitlements import OPERATOR_ORGANISATION_KIND
+from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.models import (
     Indicator,
     IndicatorAssertion,
@@ -19,6 +20,7 @@ from alliance.indicators.models import (
     ReactionKind,
 )
 from alliance.indicators.repository import visible
+from alliance.indicators.score_history import ReactionFact
 from alliance.orgs.models import Organisation
 from alliance.portal.models import PortalSession
 from alliance.sharing.policy import Viewer
@@ -34,6 +36,15 @@ async def delete_expired(session: AsyncSession, now: datetime) -> None:
 
 async def delete_session(session: AsyncSession, session_id: uuid.UUID) -> None:
     await session.execute(delete(PortalSession).where(PortalSession.id == session_id))
+
+
+async def delete_sessions_of_person(session: AsyncSession, person_id: uuid.UUID) -> int:
+    result = await session.execute(
+        delete(PortalSession)
+        .where(PortalSession.person_id == person_id)
+        .returning(PortalSession.id)
+    )
+    return len(result.all())
 
 
 def operator_organisation(session: Session) -> Organisation | None:
@@ -78,6 +89,61 @@ async def reaction_points(
         .limit(CHART_ROW_LIMIT)
     )
     return [(k, w) for k, w in rows.all()]
+
+
+PLATFORM_REACTIONS = (ReactionKind.SEEN_TOO, ReactionKind.TAKEN_DOWN)
+
+
+async def platform_points(
+    session: AsyncSession, viewer: Viewer, since: datetime
+) -> list[tuple[str, str]]:
+    """(source, platform) of each sighting the viewer sees since ``since``: a seller-account
+    assertion (its platform leads the value, ``platform:id``) or a seen-too or takedown
+    reaction naming a platform, on an assertion it sees."""
+    a = IndicatorAssertion
+    sellers = await session.scalars(
+        select(Indicator.value)
+        .join(a, a.indicator_id == Indicator.id)
+        .where(
+            Indicator.type == IndicatorType.SELLER_ACCOUNT,
+            visible(viewer, a),
+            a.created_at >= since,
+        )
+        .limit(CHART_ROW_LIMIT)
+    )
+    r, parent = IndicatorReaction, aliased(IndicatorAssertion)
+    when = func.coalesce(r.occurred_at, r.created_at)
+    reacted = await session.execute(
+        select(r.kind, r.platform)
+        .join(parent, parent.id == r.assertion_id)
+        .where(
+            visible(viewer, r),
+            visible(viewer, parent),
+            r.kind.in_(PLATFORM_REACTIONS),
+            r.platform.is_not(None),
+            when >= since,
+        )
+        .limit(CHART_ROW_LIMIT)
+    )
+    return [("seller_account", v.partition(":")[0]) for v in sellers.all()] + [
+        (k.value, p) for k, p in reacted.all() if p
+    ]
+
+
+async def reactions_for_history(
+    session: AsyncSession, viewer: Viewer, indicator_id: uuid.UUID
+) -> list[ReactionFact]:
+    """The reactions to the indicator the viewer sees, on assertions it sees (what its tally
+    counts): each organisation's first of each kind and verdict, which is all a tally at any
+    instant needs, and bounded by organisations rather than by reactions."""
+    r, parent = IndicatorReaction, aliased(IndicatorAssertion)
+    rows = await session.execute(
+        select(r.owner_org_id, r.kind, r.verdict, func.min(r.created_at))
+        .join(parent, parent.id == r.assertion_id)
+        .where(r.indicator_id == indicator_id, visible(viewer, r), visible(viewer, parent))
+        .group_by(r.owner_org_id, r.kind, r.verdict)
+    )
+    return [ReactionFact(o, k, v, at) for o, k, v, at in rows.all()]
 
 
 INBOX_LIMIT = 200

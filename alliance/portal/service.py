@@ -127,3 +127,8 @@ def csrf_ok(row: PortalSession | None, submitted: str | None) -> bool:
 
 async def end(session: AsyncSession, row: PortalSession) -> None:
     await repo.delete_session(session, row.id)
+
+
+async def end_sessions_of_person(session: AsyncSession, person_id: Any) -> int:
+    """Sign a person out everywhere (they were disabled); how many sessions it ended."""
+    return await repo.delete_sessions_of_person(session, person_id)

@@ -119,6 +119,15 @@ class Person(Node):
     id: strawberry.ID
     email: str
     display_name: str
+    org_admin: bool = strawberry.field(
+        description="They administer their organisation (may get `org:admin`)."
+    )
+    enabled: bool = strawberry.field(
+        description="False: disabled by an admin; they can no longer sign in or get tokens."
+    )
+    has_local_account: bool = strawberry.field(
+        description="They have a password here (else only their organisation's issuer vouches)."
+    )
     organisation_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -127,6 +136,9 @@ class Person(Node):
             id=to_global_id("Person", person.id),
             email=person.email,
             display_name=person.display_name,
+            org_admin=person.org_admin,
+            enabled=not person.disabled,
+            has_local_account=person.password_hash is not None,
             organisation_id=person.organisation_id,
         )
 

@@ -77,3 +77,28 @@ def test_network_graph_links_every_node_and_escapes_labels() -> None:
     assert links == ["/portal/indicators/a", "/portal/indicators/b", "/portal/indicators/c"]
     assert len(list(root.iter(f"{SVG}line"))) == 2  # the dangling edge is not drawn
     assert "phone <+49>" in root.find(f"{SVG}desc").text
+
+
+def test_score_line_leaves_gaps_and_titles_each_point() -> None:
+    points = [
+        (NOW - timedelta(weeks=3), None),
+        (NOW - timedelta(weeks=2), 80.0),
+        (NOW - timedelta(weeks=1), 40.0),
+        (NOW, 20.0),
+    ]
+    root = ET.fromstring(charts.score_line("Score <history>", points))
+    assert root.find(f"{SVG}title").text == "Score <history>"
+    assert root.get("aria-labelledby") == "score-history-t score-history-d"
+    assert root.find(f"{SVG}desc").text.startswith("2026-11-18 80.00 to 2026-12-02 20.00")
+    circles = list(root.iter(f"{SVG}circle"))
+    assert [c.find(f"{SVG}title").text for c in circles] == [
+        "2026-11-18: 80.00",
+        "2026-11-25: 40.00",
+        "2026-12-02: 20.00",
+    ]
+    heights = [float(c.get("cy")) for c in circles]
+    assert heights[0] < heights[1] < heights[2]  # a higher score sits higher
+    assert len(root.find(f"{SVG}polyline").get("points").split()) == 3
+    empty = ET.fromstring(charts.score_line("Score", [(NOW, None)], empty="nothing yet"))
+    assert empty.find(f"{SVG}desc").text == "nothing yet"
+    assert empty.find(f"{SVG}polyline") is None

@@ -196,3 +196,25 @@ def test_write_a_guide_with_a_photo_second_person_publishes_read_in_chinese(
         assert page.locator(".gallery img").count() == 1
         shot(page, "guide-zh", backend)
         author.close()
+
+
+def test_search_and_narrow_by_a_facet(alliance: Alliance, request: pytest.FixtureRequest) -> None:
+    from tests.portal.test_portal_search import index_everything
+
+    backend = request.node.callspec.params.get("alliance", "db")
+    alliance.person(ANALYST)
+    index_everything(alliance)
+    with chromium() as browser:
+        page = browser.new_context().new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, alliance.base_url, ANALYST)
+        page.get_by_role("link", name="Search", exact=True).click()
+        page.get_by_label("Search for").fill("automotiv")
+        page.get_by_role("button", name="Search", exact=True).click()
+        page.wait_for_url("**/portal/search?q=automotiv*")
+        assert page.locator("#results mark").first.is_visible()
+        page.locator('#facets a[data-facet="kind"][data-value="working_group"]').click()
+        page.wait_for_url("**kind=working_group*")
+        assert page.locator("#results li.hit").count() >= 1
+        assert page.locator('#results li.hit:not([data-kind="working_group"])').count() == 0
+        shot(page, "search", backend)

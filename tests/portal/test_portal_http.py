@@ -567,7 +567,7 @@ def test_charts_are_inline_svg(demo_data: None, http: httpx.Client) -> None:
     sign_in(http)
     page = http.get("/portal/charts")
     assert page.status_code == 200
-    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 3
+    assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 4
     assert "Automotive Parts" in page.text
     assert "Test buys" in page.text or "Takedowns" in page.text
 

@@ -621,6 +621,7 @@ ANONYMOUS_QUERIES = [
     pytest.param("{ auditLog { totalCount } }", None, id="auditLog"),
     pytest.param("{ oauthClients { totalCount } }", None, id="oauthClients"),
     pytest.param("{ trustedIssuers { totalCount } }", None, id="trustedIssuers"),
+    pytest.param("{ people { totalCount } }", None, id="people"),
     pytest.param("{ rules { totalCount } }", None, id="rules"),
     pytest.param('{ rule(id: "UnVsZTow") { id } }', {"rule": None}, id="rule"),
     pytest.param(
