@@ -52,6 +52,8 @@ CJK = ["假冒汽车安全气囊", "高仿手表", "偽物のバッグ", "가짜
 ORGS = [uuid.UUID(int=i + 1) for i in range(50)]
 GROUPS = [uuid.UUID(int=1000 + i) for i in range(10)]
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+DISTRIBUTIONS = list(Distribution)
+TLPS = list(TLP)
 
 
 def documents(count: int, seed: int = 7) -> Iterator[SearchDocument]:
@@ -77,8 +79,8 @@ def documents(count: int, seed: int = 7) -> Iterator[SearchDocument]:
             updated_at=T0 + timedelta(seconds=i),
             owner_org_id=rng.choice(ORGS),
             working_group_id=rng.choice(GROUPS),
-            distribution=rng.choice(list(Distribution)),
-            tlp=rng.choice(list(TLP)),
+            distribution=rng.choice(DISTRIBUTIONS),
+            tlp=rng.choice(TLPS),
         )
 
 

@@ -70,15 +70,16 @@ async def index_batch(
     cursor = await repo.lock_cursor(session, CURSOR_NAME)
     if cursor is None:
         return BatchReport(0, 0, 0, -1, locked=True)
-    changes = await changelog.read_after(session, cursor.seq, batch_size)
+    changes = await repo.touched_after(session, cursor.seq, batch_size)
     if not changes:
         return BatchReport(0, 0, 0, cursor.seq)
     touched: dict[tuple[str, str], int] = {}
-    for change in changes:
-        touched[(change.kind, change.object_id)] = change.seq
+    for seq, kind, object_id in changes:
+        touched[(kind, object_id)] = seq
+    last = changes[-1][0]
     outcome = await backend.bulk(await actions_for(session, touched))
-    await repo.set_cursor(session, CURSOR_NAME, changes[-1].seq)
-    return BatchReport(len(changes), outcome.applied, outcome.stale, changes[-1].seq)
+    await repo.set_cursor(session, CURSOR_NAME, last)
+    return BatchReport(len(changes), outcome.applied, outcome.stale, last)
 
 
 async def drain(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alliance.errors import FieldProblem, InvalidInput
 from alliance.sharing.policy import Viewer, search_filter
 from search.backend import MAX_SUGGESTIONS, InvalidCursor, SearchBackend
 from search.query import SearchFilters, SearchQuery, SearchResult, Suggestion
 
 MAX_QUERY_LENGTH = 500
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2250, 1, 1, tzinfo=UTC)
 
 
 async def search(
@@ -23,6 +27,7 @@ async def search(
         raise InvalidInput(
             [FieldProblem(("query",), "TOO_LONG", f"at most {MAX_QUERY_LENGTH} characters")]
         )
+    _check_dates(filters)
     query = SearchQuery(
         text=text, visibility=search_filter(viewer), filters=filters, limit=limit, after=after
     )
@@ -32,6 +37,27 @@ async def search(
         raise InvalidInput(
             [FieldProblem(("after",), "INVALID_CURSOR", "is not a valid cursor")]
         ) from exc
+
+
+def _check_dates(filters: SearchFilters) -> None:
+    """Both engines compare dates in a bounded range (Tantivy's nanoseconds end in 2262); an
+    instant outside ``EARLIEST``…``LATEST`` is refused, as nothing is ever updated there."""
+    problems = [
+        FieldProblem(
+            ("filter", name), "OUT_OF_RANGE", f"must be between {EARLIEST:%Y} and {LATEST:%Y}"
+        )
+        for name, value in (
+            ("updatedAfter", filters.updated_after),
+            ("updatedBefore", filters.updated_before),
+        )
+        if value is not None and not EARLIEST <= _aware(value) <= LATEST
+    ]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def suggest(

@@ -79,9 +79,11 @@ HIGHLIGHT_FIELDS = ("title", "body")
 
 
 def build_schema() -> tantivy.Schema:
+    """Every field costs indexing time, so each is indexed, stored or a column only where a
+    query, a hit or a facet reads it: a hit's object id is its ``id`` less the kind, the
+    version is read as a column, and ``updated_at`` is filtered and sorted, never shown."""
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", stored=True, tokenizer_name="raw")
-    b.add_text_field("object_id", stored=True, tokenizer_name="raw")
     b.add_text_field("state", tokenizer_name="raw")
     for name in KEYWORD_FIELDS:
         # Columns (fast fields) only where facets count; filters use the inverted index.
@@ -93,8 +95,8 @@ def build_schema() -> tantivy.Schema:
     b.add_text_field("skeleton", tokenizer_name=WORDS_ANALYZER)
     b.add_text_field("cjk", tokenizer_name="whitespace")
     b.add_text_field("words", tokenizer_name=WORDS_ANALYZER)
-    b.add_unsigned_field("version", stored=True, indexed=True, fast=True)
-    b.add_date_field("updated_at", stored=True, indexed=True, fast=True)
+    b.add_unsigned_field("version", fast=True)
+    b.add_date_field("updated_at", indexed=True, fast=True)
     return b.build()
 
 
@@ -139,36 +141,52 @@ def _open_index(path: Path) -> tantivy.Index:
     return index
 
 
+@lru_cache(maxsize=8192)
+def _uuid_text(value: uuid.UUID) -> str:
+    # Owners and working groups repeat across documents; ``str(UUID)`` is slow Python.
+    return str(value)
+
+
 def to_tantivy(action: Upsert) -> tantivy.Document:
+    """The engine's document for ``action``. On the path of every indexed document, so
+    written for speed: one bound ``add_text``, enums and repeated ids not converted anew."""
     doc = action.document
     out = tantivy.Document()
-    out.add_text("id", doc.doc_id)
-    out.add_text("object_id", doc.object_id)
-    out.add_text("kind", doc.kind)
-    for name, value in (("type", doc.type), ("status", doc.status), ("language", doc.language)):
-        if value:
-            out.add_text(name, value)
+    add = out.add_text
+    add("id", doc.doc_id)
+    add("kind", doc.kind)
+    if doc.type:
+        add("type", doc.type)
+    if doc.status:
+        add("status", doc.status)
+    if doc.language:
+        add("language", doc.language)
     for brand in doc.brands:
-        out.add_text("brands", brand)
-    out.add_text("distribution", doc.distribution.value)
-    out.add_text("tlp", doc.tlp.value)
+        add("brands", brand)
+    # String enums are their values.
+    add("distribution", doc.distribution)
+    add("tlp", doc.tlp)
     if doc.owner_org_id is not None:
-        out.add_text("owner_org_id", str(doc.owner_org_id))
+        add("owner_org_id", _uuid_text(doc.owner_org_id))
     if doc.working_group_id is not None:
-        out.add_text("working_group_id", str(doc.working_group_id))
-    out.add_text("title", doc.title)
-    if doc.body:
-        out.add_text("body", doc.body)
+        add("working_group_id", _uuid_text(doc.working_group_id))
+    title, body = doc.title, doc.body
+    add("title", title)
+    if body:
+        add("body", body)
     keywords = " ".join(doc.keywords)
     if keywords:
-        out.add_text("keywords", keywords)
+        add("keywords", keywords)
     # Look-alike letters matter in names (titles, keywords), which is where they are folded.
-    out.add_text("skeleton", skeleton_text(f"{doc.title}\n{keywords}"))
-    if has_cjk(doc.title) or has_cjk(doc.body):
-        out.add_text("cjk", " ".join(cjk_bigrams(f"{doc.title}\n{doc.body}")))
-    out.add_text("words", f"{doc.title} {keywords}")
+    add("skeleton", skeleton_text(f"{title}\n{keywords}"))
+    if has_cjk(title) or has_cjk(body):
+        add("cjk", " ".join(cjk_bigrams(f"{title}\n{body}")))
+    add("words", f"{title} {keywords}")
     out.add_unsigned("version", action.version)
-    out.add_date("updated_at", doc.updated_at.astimezone(UTC))
+    updated_at = doc.updated_at
+    out.add_date(
+        "updated_at", updated_at if updated_at.tzinfo is UTC else updated_at.astimezone(UTC)
+    )
     return out
 
 
@@ -374,6 +392,11 @@ FACET_AGGREGATIONS = {
 }
 
 
+# The deepest page a cursor may reach: the engine allocates offset + limit slots, so a forged
+# cursor far beyond any real result set would exhaust memory instead of finding nothing.
+MAX_OFFSET = 10_000
+
+
 def _parse_offset(cursor: str | None) -> int:
     if not cursor:
         return 0
@@ -381,7 +404,7 @@ def _parse_offset(cursor: str | None) -> int:
         offset = int(cursor.removeprefix("o:"))
     except ValueError:
         raise InvalidCursor("not a cursor of this backend") from None
-    if offset < 0:
+    if not 0 <= offset <= MAX_OFFSET:
         raise InvalidCursor("not a cursor of this backend")
     return offset
 
@@ -501,10 +524,12 @@ class TantivyBackend:
                     fragment = highlight(value, plan.spans(value))
                     if fragment:
                         highlights.append(Highlight(field, (fragment,)))
+            kind = stored["kind"][0]
             hits.append(
                 SearchHit(
-                    kind=stored["kind"][0],
-                    object_id=stored["object_id"][0],
+                    kind=kind,
+                    # ``id`` is ``document_id(kind, object_id)``.
+                    object_id=stored["id"][0].removeprefix(f"{kind}:"),
                     score=float(score) if text_query is not None else 1.0,
                     highlights=tuple(highlights),
                     cursor=f"o:{position}",
@@ -521,7 +546,7 @@ class TantivyBackend:
             total = sum(int(b["doc_count"]) for b in kinds.get("buckets", [])) + int(
                 kinds.get("sum_other_doc_count", 0)
             )
-        more = len(result.hits) > query.limit
+        more = len(result.hits) > query.limit and offset + query.limit <= MAX_OFFSET
         return SearchResult(
             hits=hits,
             total=total,
@@ -553,11 +578,12 @@ class TantivyBackend:
             searcher = self._searcher()
             live = Query.all_query().and_must_not_match(Query.term_query(SCHEMA, "state", DELETED))
             result = searcher.search(live, max(searcher.num_docs, 1))
-            out = {}
-            for _score, address in result.hits:
-                stored = searcher.doc(address).to_dict()
-                out[stored["id"][0]] = int(stored["version"][0])
-            return out
+            addresses = [address for _score, address in result.hits]
+            versions = searcher.fast_field_values("version", addresses)
+            return {
+                searcher.doc(address).get_first("id"): int(version or 0)
+                for address, version in zip(addresses, versions, strict=True)
+            }
 
         return await asyncio.to_thread(run)
 

@@ -53,7 +53,13 @@ def _frame(title: str, description: str, body: str, height: int = HEIGHT, *, ids
     )
 
 
-def weekly_bars(title: str, weeks: Sequence[datetime], series: Mapping[str, Sequence[int]]) -> str:
+def weekly_bars(
+    title: str,
+    weeks: Sequence[datetime],
+    series: Mapping[str, Sequence[int]],
+    *,
+    ids: str = "",
+) -> str:
     """Grouped bars: one group per week, one bar per series, with a legend."""
     names = sorted(series)
     peak = max((max(v) for v in series.values()), default=0) or 1
@@ -91,10 +97,10 @@ def weekly_bars(title: str, weeks: Sequence[datetime], series: Mapping[str, Sequ
     description = f"{total} in {len(weeks)} weeks: " + "; ".join(
         f"{n} {sum(series[n])}" for n in names
     )
-    return _frame(title, description, "".join(parts))
+    return _frame(title, description, "".join(parts), ids=ids)
 
 
-def ranked_bars(title: str, ranked: Sequence[tuple[str, int]]) -> str:
+def ranked_bars(title: str, ranked: Sequence[tuple[str, int]], *, ids: str = "") -> str:
     """Horizontal bars, largest first."""
     row_h = 22
     height = max(len(ranked), 1) * row_h + 2 * 10
@@ -112,7 +118,7 @@ def ranked_bars(title: str, ranked: Sequence[tuple[str, int]]) -> str:
             f'<text x="{label_w + w + 6:.1f}" y="{y + 15}" font-size="12">{n}</text>'
         )
     description = "; ".join(f"{name} {n}" for name, n in ranked) or "no data"
-    return _frame(title, description, "".join(parts), height=height)
+    return _frame(title, description, "".join(parts), height=height, ids=ids)
 
 
 def score_line(

@@ -64,10 +64,19 @@ def add_chart_pages(router: APIRouter) -> None:
         brands = charts.top(b for _, _, bs in assertions for b in bs)
         platforms = charts.top(platform_name(p) for _, p in sightings)
         svgs = [
-            (t("charts.per_week"), charts.weekly_bars(t("charts.per_week"), weeks, by_group)),
-            (t("charts.brands"), charts.ranked_bars(t("charts.brands"), brands)),
-            (t("charts.platforms"), charts.ranked_bars(t("charts.platforms"), platforms)),
-            (t("charts.outcomes"), charts.weekly_bars(t("charts.outcomes"), weeks, by_kind)),
+            (
+                t("charts.per_week"),
+                charts.weekly_bars(t("charts.per_week"), weeks, by_group, ids="per-week-"),
+            ),
+            (t("charts.brands"), charts.ranked_bars(t("charts.brands"), brands, ids="brands-")),
+            (
+                t("charts.platforms"),
+                charts.ranked_bars(t("charts.platforms"), platforms, ids="platforms-"),
+            ),
+            (
+                t("charts.outcomes"),
+                charts.weekly_bars(t("charts.outcomes"), weeks, by_kind, ids="outcomes-"),
+            ),
         ]
         # The SVG is built by charts.py, which escapes every label itself.
         return render(visit, "charts.html", svgs=[(title, Markup(svg)) for title, svg in svgs])

@@ -1,11 +1,11 @@
-"""The search indexer's SQL: its cursor in ``consumer_cursor``."""
+"""The search indexer's SQL: its cursor in ``consumer_cursor``, and what it reads of the log."""
 
 from __future__ import annotations
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from alliance.changelog.models import ConsumerCursor
+from alliance.changelog.models import ChangeLogEntry, ConsumerCursor
 from alliance.db import utcnow
 
 
@@ -29,6 +29,21 @@ async def lock_cursor(
     session.add(cursor)
     await session.flush()
     return cursor
+
+
+async def touched_after(
+    session: AsyncSession, cursor: int, limit: int
+) -> list[tuple[int, str, str]]:
+    """``(seq, kind, object id)`` of the committed changes after ``cursor``, in sequence order:
+    all the indexer needs of a change, read as plain rows (the indexer's hot path; loading
+    whole log entries as objects costs more than the rest of its reading)."""
+    rows = await session.execute(
+        select(ChangeLogEntry.seq, ChangeLogEntry.kind, ChangeLogEntry.object_id)
+        .where(ChangeLogEntry.seq > cursor)
+        .order_by(ChangeLogEntry.seq)
+        .limit(limit)
+    )
+    return [(seq, kind, object_id) for seq, kind, object_id in rows]
 
 
 async def read_cursor(session: AsyncSession, name: str) -> ConsumerCursor | None:

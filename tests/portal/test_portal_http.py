@@ -568,6 +568,8 @@ def test_charts_are_inline_svg(demo_data: None, http: httpx.Client) -> None:
     page = http.get("/portal/charts")
     assert page.status_code == 200
     assert page.text.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 4
+    ids = re.findall(r' id="([^"]+)"', page.text)
+    assert len(ids) == len(set(ids)), "every chart's title and desc ids are the page's own"
     assert "Automotive Parts" in page.text
     assert "Test buys" in page.text or "Takedowns" in page.text
 

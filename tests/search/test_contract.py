@@ -5,7 +5,7 @@ engine query, facets, filters and paging. Runs on Tantivy always and on Elastics
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -116,6 +116,39 @@ async def test_versions_make_writes_idempotent_and_ordered(search_backend: Searc
     assert await found(search_backend, "five") == []
     await search_backend.bulk([Upsert(doc("x", "Version seven"), 7)])
     assert await found(search_backend, "seven") == ["x"]
+
+
+async def test_hits_name_their_kind_and_object_exactly(search_backend: SearchBackend) -> None:
+    # Colons inside an object id must not move the split between kind and id.
+    odd = doc("urn:case:42", "Counterfeit airbags", kind="guide")
+    plain = doc("42", "Counterfeit airbag covers")
+    await search_backend.bulk([Upsert(odd, 3), Upsert(plain, 4)])
+    result = await search_backend.search(SearchQuery("airbag", MEMBER, limit=10))
+    assert {(h.kind, h.object_id) for h in result.hits} == {
+        ("guide", "urn:case:42"),
+        ("indicator.assertion", "42"),
+    }
+    assert await search_backend.versions() == {
+        "guide:urn:case:42": 3,
+        "indicator.assertion:42": 4,
+    }
+
+
+async def test_update_times_in_any_offset_filter_as_the_same_instant(
+    search_backend: SearchBackend,
+) -> None:
+    east = timezone(timedelta(hours=5))
+    await search_backend.bulk(
+        [
+            Upsert(doc("utc", "Fake watch", updated_at=T0), 1),
+            Upsert(doc("east", "Fake watch", updated_at=T0.astimezone(east)), 1),
+            Upsert(doc("later", "Fake watch", updated_at=T0 + timedelta(hours=1)), 1),
+        ]
+    )
+    window = SearchFilters(
+        updated_after=T0 - timedelta(minutes=1), updated_before=T0 + timedelta(minutes=1)
+    )
+    assert set(await found(search_backend, "watch", filters=window)) == {"utc", "east"}
 
 
 # --- visibility -------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ policy lets it see, with pages kept full, and totals and facets counting only th
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -197,6 +198,19 @@ async def test_filters_and_input_errors(gql, alliance, matrix, issue_token) -> N
         SEARCH, {"q": "x", "filter": {"workingGroups": ["nonsense"]}}, token=token
     )
     assert bad_group["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    for name, moment in (
+        ("updatedAfter", "2300-01-01T00:00:00Z"),
+        ("updatedBefore", "1800-01-01T00:00:00Z"),
+    ):
+        far = await gql(SEARCH, {"q": "x", "filter": {name: moment}}, token=token)
+        assert far["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT", far
+        assert name in json.dumps(far["errors"][0]["extensions"]), far
+    in_range = data(
+        await gql(
+            SEARCH, {"q": "", "filter": {"updatedAfter": "2000-01-01T00:00:00Z"}}, token=token
+        )
+    )
+    assert in_range["totalCount"] > 0
 
 
 async def test_a_page_of_hits_costs_a_fixed_number_of_statements(
