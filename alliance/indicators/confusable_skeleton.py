@@ -23,7 +23,7 @@ from functools import cache
 
 from homoglyph.data import load_prototypes
 
-from alliance.indicators.text_input import is_default_ignorable
+from alliance.indicators.text_input import remove_ignorables
 
 
 @cache
@@ -31,8 +31,26 @@ def _prototypes() -> dict[int, str]:
     return load_prototypes()
 
 
-def skeleton(text: str) -> str:
+@cache
+def _ascii_prototypes() -> dict[int, str]:
     prototypes = _prototypes()
-    decomposed = unicodedata.normalize("NFD", text)
-    mapped = "".join(prototypes.get(ord(c), c) for c in decomposed if not is_default_ignorable(c))
+    return {c: prototypes[c] for c in range(128) if c in prototypes}
+
+
+def skeleton(text: str) -> str:
+    if text.isascii():
+        # ASCII is its own NFD and holds no ignorable, so the skeleton is the prototype
+        # mapping alone, and NFD leaves its result as it is while that stays ASCII ("%" has a
+        # prototype that does not).
+        mapped = text.translate(_ascii_prototypes())
+        if mapped.isascii():
+            return mapped
+    return unicode_skeleton(text)
+
+
+def unicode_skeleton(text: str) -> str:
+    """The skeleton as UTS #39 defines it, for any text."""
+    prototypes = _prototypes()
+    decomposed = remove_ignorables(unicodedata.normalize("NFD", text))
+    mapped = "".join(prototypes.get(ord(c), c) for c in decomposed)
     return unicodedata.normalize("NFD", mapped)

@@ -32,6 +32,14 @@ def _fold_once(text: str) -> str:
 
 def fold_case(text: str) -> str:
     """NFKC with case folded, to its fixed point (casefolding can undo NFKC and back)."""
+    if text.isascii():
+        # ASCII is its own NFKC, casefolds as it lowers and holds no ignorable: one step.
+        return " ".join(text.lower().split())
+    return unicode_fold_case(text)
+
+
+def unicode_fold_case(text: str) -> str:
+    """:func:`fold_case` step by step, for any text."""
     for _ in range(4):
         folded = _fold_once(text)
         if folded == text:

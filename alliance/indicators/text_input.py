@@ -61,6 +61,8 @@ def require_text(value: object, *, field: str, max_length: int) -> str:
         raise InvalidIndicator(
             field, IndicatorErrorCode.TOO_LONG, f"is longer than {max_length} characters"
         )
+    if value.isprintable():
+        return value  # printable text holds no control character and no surrogate
     for char in value:
         category = unicodedata.category(char)
         if category == "Cc" and char not in _LINE_BREAKS:

@@ -6,9 +6,11 @@ most ``r // m`` bits (pigeonhole), so the candidates are the stored hashes that 
 chunk value within that small radius with the query; only those are compared in full.
 
 Each chunk is an index over the whole set, kept as one sorted array of row numbers and an
-offset table by chunk value (no per-bucket Python objects), so a million 256-bit hashes
-build in about a second and take ``N × (bits/8 + 4 × m)`` bytes. Hashes added after the
-build sit in a small overflow list that is scanned linearly; removals are tombstones.
+offset table by chunk value (no per-bucket Python objects; all chunks' arrays laid end to
+end, so a query's probes of every chunk are gathered in a few vectorised steps), so a
+million 256-bit hashes build in about a second and take ``N × (bits/8 + 4 × m)`` bytes.
+Hashes added after the build sit in a small overflow matrix that is compared in full;
+removals are tombstones.
 ``compact()`` folds both into a fresh build — the matcher calls it when the overflow grows
 past ``overflow_limit``.
 
@@ -50,25 +52,37 @@ class Hit:
 
 
 class _ChunkIndex:
-    """Row numbers sorted by one chunk's value, with where each value's run starts."""
+    """Every chunk's index in two flat arrays: for chunk ``c``, the row numbers sorted by the
+    chunk's value at ``rows[c * n : (c + 1) * n]``, and where each value's run starts at
+    ``offsets[c * (2**width + 1) + value]`` (already shifted by ``c * n``), so the buckets
+    of all chunks' probes are gathered in a handful of vectorised steps."""
 
-    __slots__ = ("offsets", "rows")
+    __slots__ = ("offsets", "rows", "stride")
 
-    def __init__(self, values: NDArray[np.uint32], width: int) -> None:
-        self.rows = np.argsort(values, kind="stable").astype(np.uint32)
-        counts = np.bincount(values, minlength=1 << width)
-        self.offsets = np.zeros((1 << width) + 1, dtype=np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
+    def __init__(self, chunk_values: list[NDArray[np.uint32]], width: int) -> None:
+        n = len(chunk_values[0]) if chunk_values else 0
+        self.stride = (1 << width) + 1
+        self.rows = np.concatenate(
+            [np.argsort(v, kind="stable").astype(np.uint32) for v in chunk_values]
+            or [np.zeros(0, dtype=np.uint32)]
+        )
+        self.offsets = np.zeros(len(chunk_values) * self.stride, dtype=np.int64)
+        for c, values in enumerate(chunk_values):
+            table = self.offsets[c * self.stride : (c + 1) * self.stride]
+            np.cumsum(np.bincount(values, minlength=1 << width), out=table[1:])
+            table += c * n
 
-    def bucket(self, value: int) -> NDArray[np.uint32]:
-        return self.rows[self.offsets[value] : self.offsets[value + 1]]
-
-    def buckets(self, values: NDArray[np.int64]) -> list[NDArray[np.uint32]]:
-        """The non-empty buckets of many chunk values, found in one vectorised step."""
-        starts = self.offsets[values]
-        ends = self.offsets[values + 1]
-        full = np.flatnonzero(ends > starts)
-        return [self.rows[starts[i] : ends[i]] for i in full.tolist()]
+    def gather(self, probes: NDArray[np.int64]) -> NDArray[np.uint32]:
+        """The rows in the buckets of ``probes`` (places in ``offsets``: chunk ``c``'s value
+        plus ``c * stride``), repeats included."""
+        starts = self.offsets[probes]
+        lengths = self.offsets[probes + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.uint32)
+        # The n-th row gathered is at its bucket's start plus its place within the bucket.
+        before = np.cumsum(lengths) - lengths
+        return self.rows[np.repeat(starts - before, lengths) + np.arange(total)]
 
 
 class HammingIndex:
@@ -97,9 +111,15 @@ class HammingIndex:
         self._hashes: NDArray[np.uint64] = np.zeros((0, self._words), dtype=np.uint64)
         self._keys: list[Hashable] = []
         self._alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
-        self._row_of: dict[Hashable, int] = {}
-        self._indexes: list[_ChunkIndex] = []
+        self._row_of: dict[Hashable, int] = {}  # the live rows
+        self._index: _ChunkIndex | None = None
+        # Per chunk: the bit shift of its value in the hash as one integer, and where its
+        # values start in the flat offset table.
+        self._shifts = [bits - chunk_bits * (c + 1) for c in range(self.chunks)]
+        self._bases = (np.arange(self.chunks, dtype=np.int64) * ((1 << chunk_bits) + 1))[:, None]
         self._overflow: dict[Hashable, NDArray[np.uint64]] = {}
+        # The overflow as one matrix, made on the first search after it changed.
+        self._overflow_matrix: tuple[list[Hashable], NDArray[np.uint64]] | None = None
 
     @staticmethod
     def _flip_masks(width: int, radius: int) -> NDArray[np.int64]:
@@ -110,7 +130,7 @@ class HammingIndex:
         return np.array(masks, dtype=np.int64)
 
     def __len__(self) -> int:
-        return int(self._alive.sum()) + len(self._overflow)
+        return len(self._row_of) + len(self._overflow)
 
     # -- building --------------------------------------------------------------------------
 
@@ -128,9 +148,10 @@ class HammingIndex:
         self._alive = np.ones(len(keys), dtype=bool)
         self._row_of = {key: row for row, key in enumerate(keys)}
         self._overflow = {}
-        self._indexes = [
-            _ChunkIndex(self._chunk_values(matrix, c), self.chunk_bits) for c in range(self.chunks)
-        ]
+        self._overflow_matrix = None
+        self._index = _ChunkIndex(
+            [self._chunk_values(matrix, c) for c in range(self.chunks)], self.chunk_bits
+        )
 
     def _chunk_values(self, matrix: NDArray[np.uint64], chunk: int) -> NDArray[np.uint32]:
         per_word = WORD_BITS // self.chunk_bits
@@ -154,11 +175,13 @@ class HammingIndex:
         words = self._as_words(value)
         self.remove(key)
         self._overflow[key] = words
+        self._overflow_matrix = None
         if len(self._overflow) > self.overflow_limit:
             self.compact()
 
     def remove(self, key: Hashable) -> None:
-        self._overflow.pop(key, None)
+        if self._overflow.pop(key, None) is not None:
+            self._overflow_matrix = None
         row = self._row_of.pop(key, None)
         if row is not None:
             self._alive[row] = False
@@ -176,30 +199,38 @@ class HammingIndex:
         query = self._as_words(value)
         limit = self.radius if radius is None else min(radius, self.radius)
         hits: list[Hit] = []
-        if self._indexes and len(self._keys):
+        if self._index is not None and len(self._keys):
+            # Candidates come with repeats and removed rows: comparing them all costs less
+            # than sorting them out first, and only the few close ones are sorted out after.
             candidates = self._candidates(query)
             if candidates.size:
                 distances = np.bitwise_count(self._hashes[candidates] ^ query).sum(axis=1)
                 close = distances <= limit
-                for row, distance in zip(candidates[close], distances[close], strict=True):
-                    hits.append(Hit(self._keys[row], int(distance)))
-        for key, words in self._overflow.items():
-            distance = hamming(words, query)
-            if distance <= limit:
-                hits.append(Hit(key, distance))
+                if close.any():
+                    rows, near = candidates[close].tolist(), distances[close].tolist()
+                    found = dict(zip(rows, near, strict=True))
+                    for row in sorted(found):
+                        if self._alive[row]:
+                            hits.append(Hit(self._keys[row], found[row]))
+        if self._overflow:
+            if self._overflow_matrix is None:
+                matrix = np.array(list(self._overflow.values()), dtype=np.uint64)
+                self._overflow_matrix = (list(self._overflow), matrix)
+            keys, matrix = self._overflow_matrix
+            distances = np.bitwise_count(matrix ^ query).sum(axis=1)
+            for i in np.flatnonzero(distances <= limit).tolist():
+                hits.append(Hit(keys[i], int(distances[i])))
         hits.sort(key=lambda h: h.distance)
         return hits
 
     def _candidates(self, query: NDArray[np.uint64]) -> NDArray[np.uint32]:
-        row = query.reshape(1, -1)
-        buckets: list[NDArray[np.uint32]] = []
-        for chunk, index in enumerate(self._indexes):
-            value = int(self._chunk_values(row, chunk)[0])
-            buckets += index.buckets(value ^ self._masks)
-        if not buckets:
-            return np.zeros(0, dtype=np.uint32)
-        rows = np.unique(np.concatenate(buckets))
-        return rows[self._alive[rows]]
+        """The rows sharing a chunk within the chunk radius with ``query``: repeats and
+        removed rows included."""
+        assert self._index is not None
+        whole = int.from_bytes(query.astype(">u8").tobytes(), "big")
+        mask = (1 << self.chunk_bits) - 1
+        values = np.array([(whole >> shift) & mask for shift in self._shifts], dtype=np.int64)
+        return self._index.gather(((values[:, None] ^ self._masks) + self._bases).ravel())
 
 
 def linear_scan(

@@ -2,22 +2,28 @@
 
 Patterns and text are folded the same way as keyword indicators (NFKC, case folded, the
 confusable skeleton and leetspeak: ``alliance.indicators.keyword.leet_key``), so "A1RBAG",
-"aіrbag" with a Cyrillic і and "airbag" are one pattern. The folded patterns go into an
-Aho–Corasick automaton (``pyahocorasick``, C), and a match counts only when it starts and
-ends on word boundaries of the text: "nike" is found in "NIKE air max" but not in "manikin".
+"aіrbag" with a Cyrillic і and "airbag" are one pattern. A match counts only when it starts
+and ends on word boundaries of the folded text: "nike" is found in "NIKE air max" but not in
+"manikin".
 
-Patterns added after the build go into a small second automaton rebuilt on each change
-(cheap while it is small); removals are tombstones. ``compact()`` rebuilds the main
-automaton with both folded in, once the overflow passes ``overflow_limit``.
+Since only whole words match, a pattern is found exactly where its words are consecutive
+words of the folded text. So patterns sit in a hash map, and under each first word the word
+counts of the patterns that start with it: a search looks up each word of the text, and
+from a word that starts a longer pattern, the few runs of words that could be one. That is
+a dictionary probe per word rather than a scan per character, and an addition or a removal
+is a dictionary update that takes effect at once, with nothing to rebuild. (A text whose
+folding leaves a space inside a word, as a few compatibility characters do, is searched by
+its word boundaries instead: every run between a word start and a word end short enough to
+be a pattern.)
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
-
-import ahocorasick
 
 from alliance.indicators.keyword import fold_case, leet_key
 
@@ -40,37 +46,65 @@ def _words(text: str) -> list[str]:
 
 
 # Listings repeat their words (brands, product names, boilerplate): folding is the costly
-# part of a search, so each distinct word is folded once per process.
+# part of a search, so each distinct word is folded once per process, the 262,144 most
+# recently seen kept (some tens of megabytes at most).
 @functools.lru_cache(maxsize=1 << 18)
 def _fold_token(raw: str) -> tuple[str, ...]:
     return tuple(fold_pattern(word) for word in _words(raw))
 
 
-@dataclass(frozen=True, slots=True)
 class FoldedText:
-    """A text folded once, to be searched by several matchers."""
+    """A text folded once, to be searched by several matchers.
 
-    haystack: str
-    starts: dict[int, int]  # character offset -> word number
-    ends: dict[int, int]
-    originals: tuple[str, ...] = ()  # each word as the text wrote it
+    ``words`` are the folded words, ``haystack`` the same joined by single spaces. When a
+    folded word is empty or holds a space (contrived text only), ``boundaries`` tables the
+    haystack offsets where words start and end (offset -> word number); otherwise it is None.
+    The words as written are worked out only when a hit asks for them.
+    """
+
+    __slots__ = ("_originals", "_tokens", "boundaries", "first_words", "haystack", "words")
+
+    def __init__(self, tokens: list[str], folded_words: list[str], first_words: int) -> None:
+        self.words = folded_words
+        self.haystack = " ".join(folded_words)
+        # Folded words that come from the first part (a listing's title).
+        self.first_words = first_words
+        self._tokens = tokens
+        self._originals: tuple[str, ...] | None = None
+        self.boundaries: tuple[dict[int, int], dict[int, int]] | None = None
+        if "" in folded_words or self.haystack.count(" ") != len(folded_words) - 1:
+            starts: dict[int, int] = {}
+            ends: dict[int, int] = {}
+            offset = 0
+            for n, word in enumerate(folded_words):
+                starts[offset] = n
+                ends[offset + len(word) - 1] = n
+                offset += len(word) + 1
+            self.boundaries = starts, ends
 
     @classmethod
-    def of(cls, text: str) -> FoldedText:
-        folded_words: list[str] = []
-        originals: list[str] = []
-        for raw in text.split():
-            for folded in _fold_token(raw):
-                folded_words.append(folded)
-                originals.append(raw.strip(_EDGE_PUNCTUATION))
-        starts: dict[int, int] = {}
-        ends: dict[int, int] = {}
-        offset = 0
-        for n, word in enumerate(folded_words):
-            starts[offset] = n
-            ends[offset + len(word) - 1] = n
-            offset += len(word) + 1
-        return cls(" ".join(folded_words), starts, ends, tuple(originals))
+    def of(cls, text: str, then: str = "") -> FoldedText:
+        """``text`` folded; with ``then``, the two as one text (a title, then a description),
+        ``first_words`` saying where the first ends."""
+        tokens = text.split()
+        folded = list(itertools.chain.from_iterable(map(_fold_token, tokens)))
+        first_words = len(folded)
+        if then:
+            more = then.split()
+            tokens += more
+            folded += itertools.chain.from_iterable(map(_fold_token, more))
+        return cls(tokens, folded, first_words)
+
+    @property
+    def originals(self) -> tuple[str, ...]:
+        """Each folded word's word as the text wrote it."""
+        if self._originals is None:
+            self._originals = tuple(
+                raw.strip(_EDGE_PUNCTUATION)
+                for raw in self._tokens
+                for _ in range(len(_fold_token(raw)))
+            )
+        return self._originals
 
     def original(self, start: int, end: int) -> str:
         """Words ``start`` to ``end`` (a hit's offsets) as the text wrote them."""
@@ -85,46 +119,28 @@ class KeywordHit:
     end: int
 
 
-class _Automaton:
-    def __init__(self, patterns: dict[str, set[Hashable]]) -> None:
-        self.automaton = ahocorasick.Automaton()
-        for folded, keys in patterns.items():
-            self.automaton.add_word(folded, (folded, keys))
-        self.empty = not patterns
-        if not self.empty:
-            self.automaton.make_automaton()
-
-
 class KeywordMatcher:
     """Keys (an indicator or a rule term) under folded patterns, found in text by word."""
 
-    def __init__(self, *, overflow_limit: int = 2000) -> None:
-        self.overflow_limit = overflow_limit
-        self._main_patterns: dict[str, set[Hashable]] = {}
-        self._overflow_patterns: dict[str, set[Hashable]] = {}
+    def __init__(self) -> None:
+        self._patterns: dict[str, set[Hashable]] = {}
         self._pattern_of: dict[Hashable, str] = {}
-        self._main = _Automaton({})
-        self._overflow = _Automaton({})
+        # first word -> {word count: how many patterns of that many words start with it}
+        self._lengths: dict[str, dict[int, int]] = {}
+        # An upper bound of the patterns' lengths in characters.
+        self._longest = 0
 
     def __len__(self) -> int:
         return len(self._pattern_of)
 
     def build(self, items: Iterable[tuple[Hashable, str]]) -> None:
-        patterns: dict[str, set[Hashable]] = {}
+        """Replace the contents with ``items`` (key, text): the last text for a key wins."""
+        self._patterns = {}
         self._pattern_of = {}
+        self._lengths = {}
+        self._longest = 0
         for key, text in items:
-            folded = fold_pattern(text)
-            if not folded.strip():
-                continue
-            old = self._pattern_of.get(key)
-            if old is not None:
-                patterns[old].discard(key)
-            patterns.setdefault(folded, set()).add(key)
-            self._pattern_of[key] = folded
-        self._main_patterns = {p: keys for p, keys in patterns.items() if keys}
-        self._overflow_patterns = {}
-        self._main = _Automaton(self._main_patterns)
-        self._overflow = _Automaton({})
+            self.add(key, text)
 
     def add(self, key: Hashable, text: str) -> None:
         folded = fold_pattern(text)
@@ -132,43 +148,79 @@ class KeywordMatcher:
         if not folded.strip():
             return
         self._pattern_of[key] = folded
-        self._overflow_patterns.setdefault(folded, set()).add(key)
-        if len(self._overflow_patterns) > self.overflow_limit:
-            self.compact()
-        else:
-            self._overflow = _Automaton(self._overflow_patterns)
+        keys = self._patterns.get(folded)
+        if keys is None:
+            keys = self._patterns[folded] = set()
+            words = folded.split(" ")
+            counts = self._lengths.setdefault(words[0], {})
+            counts[len(words)] = counts.get(len(words), 0) + 1
+            self._longest = max(self._longest, len(folded))
+        keys.add(key)
 
     def remove(self, key: Hashable) -> None:
         folded = self._pattern_of.pop(key, None)
         if folded is None:
             return
-        # Keys are dropped from their pattern's set in place: the main automaton keeps the
-        # pattern until the next compaction but no longer names the key.
-        for patterns in (self._main_patterns, self._overflow_patterns):
-            keys = patterns.get(folded)
-            if keys is not None:
-                keys.discard(key)
-
-    def compact(self) -> None:
-        self.build((key, pattern) for key, pattern in list(self._pattern_of.items()))
+        keys = self._patterns[folded]
+        keys.discard(key)
+        if keys:
+            return
+        del self._patterns[folded]
+        words = folded.split(" ")
+        counts = self._lengths[words[0]]
+        counts[len(words)] -= 1
+        if not counts[len(words)]:
+            del counts[len(words)]
+            if not counts:
+                del self._lengths[words[0]]
 
     def search(self, text: str | FoldedText) -> list[KeywordHit]:
+        return [
+            KeywordHit(key, pattern, start, end)
+            for pattern, keys, start, end in self.search_patterns(text)
+            for key in keys
+        ]
+
+    def search_patterns(self, text: str | FoldedText) -> list[tuple[str, set[Hashable], int, int]]:
+        """Each pattern found on word boundaries, with its keys and word offsets (start, one
+        past the end), in the order of the text. Each (pattern, place) comes once. The key
+        sets are the matcher's own: read them, do not keep or change them."""
         folded = text if isinstance(text, FoldedText) else FoldedText.of(text)
-        if not folded.haystack:
+        if not self._patterns or not folded.haystack:
             return []
-        haystack, starts, ends = folded.haystack, folded.starts, folded.ends
-        hits: list[KeywordHit] = []
-        seen: set[tuple[Hashable, int]] = set()
-        for automaton in (self._main, self._overflow):
-            if automaton.empty:
+        if folded.boundaries is not None:
+            return self._search_boundaries(folded)
+        words = folded.words
+        patterns, lengths = self._patterns, self._lengths
+        found: list[tuple[str, set[Hashable], int, int]] = []
+        for start, word in enumerate(words):
+            counts = lengths.get(word)
+            if counts is None:
                 continue
-            for end, (pattern, keys) in automaton.automaton.iter(haystack):
-                start = end - len(pattern) + 1
-                if start not in starts or end not in ends:
+            for n in sorted(counts) if len(counts) > 1 else counts:
+                if n == 1:
+                    pattern = word
+                elif start + n <= len(words):
+                    pattern = " ".join(words[start : start + n])
+                else:
                     continue
-                for key in keys:
-                    if (key, start) in seen:
-                        continue
-                    seen.add((key, start))
-                    hits.append(KeywordHit(key, pattern, starts[start], ends[end] + 1))
-        return hits
+                keys = patterns.get(pattern)
+                if keys:
+                    found.append((pattern, keys, start, start + n))
+        return found
+
+    def _search_boundaries(self, folded: FoldedText) -> list[tuple[str, set[Hashable], int, int]]:
+        assert folded.boundaries is not None
+        starts, ends = folded.boundaries
+        end_offsets = sorted(ends)
+        haystack = folded.haystack
+        found: list[tuple[str, set[Hashable], int, int]] = []
+        for offset, number in sorted(starts.items()):
+            i = bisect.bisect_left(end_offsets, offset)
+            while i < len(end_offsets) and end_offsets[i] < offset + self._longest:
+                end = end_offsets[i]
+                keys = self._patterns.get(haystack[offset : end + 1])
+                if keys:
+                    found.append((haystack[offset : end + 1], keys, number, ends[end] + 1))
+                i += 1
+        return found

@@ -4,11 +4,11 @@ Built once from the database and then kept fresh entry by entry (``put_*`` / ``d
 so a change takes effect without a rebuild. Lookups:
 
 - indicators: a hash map on (type, key, normalised value) for seller accounts, URLs,
-  domains, phones, e-mails, GTINs; the keyword automaton (:mod:`keywords`) over titles and
+  domains, phones, e-mails, GTINs; the keyword index (:mod:`keywords`) over titles and
   descriptions for keywords and brand misspellings; Hamming search (:mod:`hamming`) for
   pHash (≤ 10 of 64 bits) and PDQ (≤ 31 of 256 bits); serial patterns as regular expressions;
 - rules: by category (a listing's category and each of its ancestors), plus the rules
-  without categories, their keyword terms in an automaton of their own;
+  without categories, their keyword terms in a keyword index of their own;
 - brand allowlists: the same hash map and Hamming search.
 
 Visibility is per entry, not per build: each entry carries its :class:`Visibility`, and a
@@ -33,7 +33,7 @@ from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.keyword import fold_case
 from alliance.indicators.serial_pattern import compile_serial_pattern
 from alliance.listings.hamming import HammingIndex
-from alliance.listings.keywords import FoldedText, KeywordHit, KeywordMatcher, fold_pattern
+from alliance.listings.keywords import FoldedText, KeywordMatcher, fold_pattern
 from alliance.listings.listing import Listing, Probe, probes
 from alliance.rules.definition import Decision, RuleDefinition
 from alliance.sharing.policy import Viewer, Visibility, can_see
@@ -219,8 +219,14 @@ class Matcher:
         self.rules: dict[uuid.UUID, RuleEntry] = {}
         self._rules_by_category: dict[int, set[uuid.UUID]] = {}
         self._uncategorised: set[uuid.UUID] = set()
+        # The rules that may apply to a category (its own, its ancestors', the uncategorised),
+        # worked out on first use and forgotten whenever a rule or the tree changes.
+        self._candidates: dict[int | None, frozenset[uuid.UUID]] = {}
+        # Rule terms: each distinct folded term once in the index, the rules naming it
+        # beside it, so a term many rules share is one hit, not one per rule.
         self._rule_terms = KeywordMatcher()
-        self._term_keys: dict[uuid.UUID, list[tuple[uuid.UUID, str]]] = {}
+        self._rules_of_term: dict[str, set[uuid.UUID]] = {}
+        self._term_keys: dict[uuid.UUID, list[str]] = {}
         # indicators: the canonical value once, its assertions beside it
         self.assertions: dict[uuid.UUID, IndicatorEntry] = {}
         self._assertions_of: dict[uuid.UUID, set[uuid.UUID]] = {}
@@ -236,6 +242,7 @@ class Matcher:
 
     def set_tree(self, tree: CategoryTree) -> None:
         self.tree = tree
+        self._candidates = {}
 
     def set_platform_map(self, platform: str, mapping: dict[str, int]) -> None:
         self.platform_categories = {
@@ -255,27 +262,38 @@ class Matcher:
     def put_rule(self, entry: RuleEntry) -> None:
         self.drop_rule(entry.id)
         self.rules[entry.id] = entry
+        self._candidates = {}
         if entry.definition.category_ids:
             for category in entry.definition.category_ids:
                 self._rules_by_category.setdefault(category, set()).add(entry.id)
         else:
             self._uncategorised.add(entry.id)
-        keys = []
+        patterns = []
         for term in entry.definition.keywords.terms():
-            key = (entry.id, fold_pattern(term))
-            self._rule_terms.add(key, term)
-            keys.append(key)
-        self._term_keys[entry.id] = keys
+            pattern = fold_pattern(term)
+            if not pattern.strip() or pattern in patterns:
+                continue
+            rules = self._rules_of_term.setdefault(pattern, set())
+            if not rules:
+                self._rule_terms.add(pattern, term)
+            rules.add(entry.id)
+            patterns.append(pattern)
+        self._term_keys[entry.id] = patterns
 
     def drop_rule(self, rule_id: uuid.UUID) -> None:
         entry = self.rules.pop(rule_id, None)
         if entry is None:
             return
+        self._candidates = {}
         for category in entry.definition.category_ids:
             self._rules_by_category.get(category, set()).discard(rule_id)
         self._uncategorised.discard(rule_id)
-        for key in self._term_keys.pop(rule_id, ()):
-            self._rule_terms.remove(key)
+        for pattern in self._term_keys.pop(rule_id, ()):
+            rules = self._rules_of_term.get(pattern, set())
+            rules.discard(rule_id)
+            if not rules:
+                self._rules_of_term.pop(pattern, None)
+                self._rule_terms.remove(pattern)
 
     # -- indicators --------------------------------------------------------------------------
 
@@ -352,8 +370,6 @@ class Matcher:
         self._allowed.drop(entry_id)
 
     def compact(self) -> None:
-        self._keywords.compact()
-        self._rule_terms.compact()
         self._indicators.compact()
         self._allowed.compact()
 
@@ -364,7 +380,11 @@ class Matcher:
     ) -> CheckResult:
         at = now or self.clock()
         keyed = probes(listing)
-        folded = FoldedText.of(listing.text) if listing.title or listing.description else None
+        folded = (
+            FoldedText.of(listing.title, listing.description)
+            if listing.title or listing.description
+            else None
+        )
         matches = self._rule_matches(viewer, listing, folded, at)
         allowed = self._allowlist_matches(viewer, listing, keyed)
         indicator_hits = self._indicator_matches(viewer, listing, keyed, folded, at)
@@ -379,30 +399,42 @@ class Matcher:
         matches += allowed + indicator_hits
         return _verdict(matches, listing.ref)
 
-    def _candidate_rules(self, listing: Listing) -> tuple[set[uuid.UUID], int | None]:
-        category = self.category_of(listing)
-        found = set(self._uncategorised)
-        if category is not None:
-            for node in self.tree.ancestors(category) or [category]:
-                found |= self._rules_by_category.get(node, set())
-        return found, category
+    def _candidate_rules(self, category: int | None) -> frozenset[uuid.UUID]:
+        found = self._candidates.get(category)
+        if found is None:
+            rules = set(self._uncategorised)
+            if category is not None:
+                for node in self.tree.ancestors(category) or [category]:
+                    rules |= self._rules_by_category.get(node, set())
+            found = frozenset(rules)
+            # Only categories of the tree: a listing may name any number, so the table of
+            # the others would have no bound.
+            if category is None or category in self.tree:
+                self._candidates[category] = found
+        return found
 
     def _rule_matches(
         self, viewer: Viewer, listing: Listing, folded: FoldedText | None, at: datetime
     ) -> list[Match]:
-        candidates, category = self._candidate_rules(listing)
-        found_terms: dict[uuid.UUID, dict[str, KeywordHit]] = {}
+        category = self.category_of(listing)
+        candidates: frozenset[uuid.UUID] | set[uuid.UUID] = self._candidate_rules(category)
+        # (rule, folded term) -> the term's first place in the text, as word offsets
+        found_terms: dict[uuid.UUID, dict[str, tuple[int, int]]] = {}
         if folded is not None and len(self._rule_terms):
             category_known = category is not None and category in self.tree
-            for hit in self._rule_terms.search(folded):
-                rule_id, term = hit.key  # type: ignore[misc]
-                if rule_id not in candidates:
-                    # A categorised rule outside the listing's category: irrelevant, unless
-                    # the listing named no known category (then keywords send it to review).
-                    if category_known or rule_id not in self.rules:
+            for _, keys, start, end in self._rule_terms.search_patterns(folded):
+                for term in keys:  # the term as folded when the rule was put
+                    rules = self._rules_of_term.get(term)  # type: ignore[call-overload]
+                    if not rules:
                         continue
-                    candidates.add(rule_id)
-                found_terms.setdefault(rule_id, {}).setdefault(term, hit)
+                    # A categorised rule outside the listing's category is irrelevant, unless
+                    # the listing named no known category (then keywords send it to review).
+                    if category_known:
+                        rules = rules & candidates
+                    elif not rules <= candidates:
+                        candidates = candidates | rules
+                    for rule_id in rules:
+                        found_terms.setdefault(rule_id, {}).setdefault(term, (start, end))  # type: ignore[arg-type]
         if not candidates:
             return []
         out: list[Match] = []
@@ -410,8 +442,12 @@ class Matcher:
             entry = self.rules.get(rule_id)
             if entry is None or not can_see(viewer, entry.visibility):
                 continue
-            hits = found_terms.get(rule_id, {})
-            terms = {t: folded.original(h.start, h.end) for t, h in hits.items() if folded}
+            places = found_terms.get(rule_id)
+            terms = (
+                {t: folded.original(*place) for t, place in places.items()}
+                if places and folded is not None
+                else {}
+            )
             match = _evaluate(entry, listing, category, self.tree, terms, folded, at)
             if match is not None:
                 out.append(match)
@@ -462,10 +498,11 @@ class Matcher:
             for indicator_id in self._indicators.lookup(probe):
                 hits.setdefault(indicator_id, (probe.field, probe.text, None))
         if len(self._keywords) and folded is not None:
-            title_words = len(FoldedText.of(listing.title).originals) if listing.title else 0
-            for hit in self._keywords.search(folded):
-                field_name = "title" if hit.start < title_words else "description"
-                hits.setdefault(hit.key, (field_name, folded.original(hit.start, hit.end), None))  # type: ignore[arg-type]
+            for _, keys, start, end in self._keywords.search_patterns(folded):
+                field_name = "title" if start < folded.first_words else "description"
+                text = folded.original(start, end)
+                for key in keys:
+                    hits.setdefault(key, (field_name, text, None))  # type: ignore[arg-type]
         for type_, field_name in HASH_TYPES.items():
             index = self._indicators.phash if type_ == T.IMAGE_PHASH else self._indicators.pdq
             for value in _hashes(listing, type_):

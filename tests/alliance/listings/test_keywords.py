@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance.listings.keywords import KeywordMatcher
+from alliance.listings.keywords import FoldedText, KeywordMatcher, fold_pattern
 
 
 @pytest.fixture
@@ -50,10 +50,11 @@ def test_adds_and_removals_take_effect_at_once(matcher: KeywordMatcher) -> None:
     assert "pretensioner" in keys(matcher, "Seat Belt Pretensioner left")
     matcher.remove("airbag")
     assert keys(matcher, "airbag") == set()
-    matcher.compact()
     assert "pretensioner" in keys(matcher, "seat belt pretensioner")
-    assert keys(matcher, "airbag") == set()
     assert len(matcher) == 3
+    matcher.add("airbag", "air bag")
+    assert keys(matcher, "airbag") == set()
+    assert "airbag" in keys(matcher, "Air Bag!")
 
 
 def test_two_keys_on_one_pattern() -> None:
@@ -71,12 +72,9 @@ words = st.text(alphabet="abcdefgh", min_size=1, max_size=6)
 @given(
     patterns=st.lists(st.lists(words, min_size=1, max_size=2), min_size=1, max_size=8),
     text=st.lists(words, min_size=0, max_size=12),
-    overflow=st.integers(0, 3),
 )
-def test_agrees_with_a_word_by_word_comparison(
-    patterns: list[list[str]], text: list[str], overflow: int
-) -> None:
-    m = KeywordMatcher(overflow_limit=overflow)
+def test_agrees_with_a_word_by_word_comparison(patterns: list[list[str]], text: list[str]) -> None:
+    m = KeywordMatcher()
     m.build((n, " ".join(p)) for n, p in enumerate(patterns[: len(patterns) // 2]))
     for n, p in enumerate(patterns):
         if n >= len(patterns) // 2:
@@ -88,3 +86,62 @@ def test_agrees_with_a_word_by_word_comparison(
         if text[i : i + len(p)] == p
     }
     assert {(h.key, h.start) for h in m.search(" ".join(text))} == expected
+
+
+def _brute_force(patterns: dict[str, str], text: str) -> set[tuple[str, int, int]]:
+    """Every (key, first word, one past the last) where the key's folded pattern occurs in the
+    folded text starting at a word start and ending at a word end, by trying every offset."""
+    folded = FoldedText.of(text)
+    starts: dict[int, int] = {}
+    ends: dict[int, int] = {}
+    offset = 0
+    for n, word in enumerate(folded.words):
+        starts[offset] = n
+        ends[offset + len(word) - 1] = n
+        offset += len(word) + 1
+    found = set()
+    for key, raw in patterns.items():
+        pattern = fold_pattern(raw)
+        if not pattern.strip():
+            continue
+        at = folded.haystack.find(pattern)
+        while at >= 0:
+            end = at + len(pattern) - 1
+            if at in starts and end in ends:
+                found.add((key, starts[at], ends[end] + 1))
+            at = folded.haystack.find(pattern, at + 1)
+    return found
+
+
+tricky = st.text(
+    alphabet="abcAB01!|@$ аіоΝΙ\u200b\U0001f16d\u2474ﬁ.,",  # ① ﬁ and 🅭 fold to several letters
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    patterns=st.lists(st.lists(tricky, min_size=1, max_size=3), min_size=1, max_size=6),
+    text=st.lists(tricky, min_size=0, max_size=10),
+    removed=st.sets(st.integers(0, 5)),
+)
+def test_agrees_with_every_offset_tried_on_any_text(
+    patterns: list[list[str]], text: list[str], removed: set[int]
+) -> None:
+    m = KeywordMatcher()
+    m.build((n, " ".join(p)) for n, p in enumerate(patterns))
+    for n in removed:
+        m.remove(n)
+    kept = {n: " ".join(p) for n, p in enumerate(patterns) if n not in removed}
+    sentence = " ".join(text)
+    assert {(h.key, h.start, h.end) for h in m.search(sentence)} == _brute_force(kept, sentence)
+
+
+@settings(max_examples=300, deadline=None)
+@given(title=st.text(max_size=30), description=st.text(max_size=30))
+def test_a_title_and_a_description_fold_as_one_text(title: str, description: str) -> None:
+    both = FoldedText.of(title, description)
+    whole = FoldedText.of(f"{title}\n{description}")
+    assert (both.haystack, both.originals) == (whole.haystack, whole.originals)
+    assert both.first_words == len(FoldedText.of(title).words)
