@@ -72,6 +72,10 @@ async def index_batch(
         return BatchReport(0, 0, 0, -1, locked=True)
     changes = await repo.touched_after(session, cursor.seq, batch_size)
     if not changes:
+        if cursor.last_error is not None:
+            # Caught up, so any error kept is stale: a failed run can record its error after
+            # a later run has already written what it could not.
+            await repo.set_cursor(session, CURSOR_NAME, cursor.seq)
         return BatchReport(0, 0, 0, cursor.seq)
     touched: dict[tuple[str, str], int] = {}
     for seq, kind, object_id in changes:

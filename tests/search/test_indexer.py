@@ -120,6 +120,20 @@ async def test_nothing_is_lost_while_the_backend_is_away(
         assert result.hits, slug
 
 
+async def test_an_error_recorded_after_catching_up_is_cleared_by_the_next_run(
+    demo: dict[str, Any], sessions: Any, backend: TantivyBackend
+) -> None:
+    await indexer.drain(sessions, backend)
+    async with unit_of_work(sessions) as s:
+        await indexer.record_failure(s, "a run that failed while another was writing")
+    caught_up = (await cursor_row(sessions)).seq
+    assert (await cursor_row(sessions)).last_error is not None
+    reports = await indexer.drain(sessions, backend)
+    assert [r.changes for r in reports] == [0]
+    row = await cursor_row(sessions)
+    assert (row.seq, row.last_error) == (caught_up, None)
+
+
 async def test_a_reindex_rebuilds_from_the_database_and_sets_the_cursor_to_its_head(
     demo: dict[str, Any], sessions: Any, backend: TantivyBackend
 ) -> None:
