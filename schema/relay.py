@@ -89,11 +89,15 @@ class Edge(Generic[T]):
 class Connection(Generic[T]):
     edges: list[Edge[T]]
     page_info: PageInfo
-    _count: strawberry.Private[Callable[[], Awaitable[int]]]
+    _count: strawberry.Private[int | Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="Number of items in the whole list, not just this page.")
-    async def total_count(self) -> int:
-        return await self._count()
+    def total_count(self) -> int:
+        # A synchronous resolver may hand graphql-core an awaitable: a total the loader
+        # already knows (every nested connection) then costs no coroutine.
+        if isinstance(self._count, int):
+            return self._count
+        return self._count()  # type: ignore[return-value]
 
 
 def build_connection(
@@ -102,7 +106,7 @@ def build_connection(
     *,
     has_next_page: bool,
     has_previous_page: bool,
-    count: Callable[[], Awaitable[int]],
+    count: int | Callable[[], Awaitable[int]],
 ) -> Connection[T]:
     cursors = [encode_cursor(k) for k in keys]
     return Connection(

@@ -15,6 +15,7 @@ from alliance.indicators.models import AssertionStatus as StatusModel
 from alliance.sharing import TLP as TLPModel
 from schema.indicators.dataloaders import loaders, viewer
 from schema.indicators.inputs import READ, IndicatorPartInput, parts_of, prefixed
+from schema.indicators.prefetch import prefetch_indicator_page
 from schema.indicators.types import (
     AllowlistEntry,
     AssertionStatus,
@@ -132,6 +133,7 @@ class IndicatorsQuery:
             after=after_key,
             limit=limit,
         )
+        await prefetch_indicator_page(info, who, [i.id for i in page.items])
 
         async def count() -> int:
             return await repo.count_visible_indicators(session, who, criteria)

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,7 +16,7 @@ from alliance.indicators.indicator_type import IndicatorType as IndicatorTypeMod
 from alliance.indicators.service import Network
 from alliance.indicators.summary import Summary, summarise
 from schema.errors import bad_input
-from schema.indicators.dataloaders import loaders, viewer
+from schema.indicators.dataloaders import Missing, loaders, ready, viewer, viewer_now
 from schema.orgs.types import Organisation, WorkingGroup
 from schema.relay import Connection, Node, build_connection, decode_cursor, page_size, to_global_id
 from schema.sharing import TLP, Distribution
@@ -41,6 +42,15 @@ AllowlistKind = strawberry.enum(
 )
 LinkReason = strawberry.enum(models.LinkReason, description="Why two assertions are linked.")
 
+R = TypeVar("R")
+
+
+def later(awaitable: Awaitable[R]) -> R:
+    """Hand graphql-core an awaitable from a synchronous resolver: it awaits whatever a
+    resolver returns that is awaitable. Resolvers answer at once from what the request has
+    loaded already (see ``schema.indicators.prefetch``) and fall back to the loaders."""
+    return awaitable  # type: ignore[return-value]
+
 
 def after_id(after: str | None) -> uuid.UUID | None:
     raw = decode_cursor(after)
@@ -61,10 +71,12 @@ def window_args(info: Info, first: int | None, after: str | None) -> tuple[int, 
         raise bad_input(exc) from exc
 
 
-async def _summary(info: Info, indicator: Indicator) -> Summary:
-    who = await viewer(info)
-    assertions = await loaders(info).assertions_of.load((who, indicator.raw_id))
-    tally = await loaders(info).tally.load((who, indicator.raw_id))
+def _summarise(
+    info: Info,
+    indicator: Indicator,
+    assertions: Sequence[models.IndicatorAssertion],
+    tally: Any,
+) -> Summary:
     summary = summarise(
         indicator.raw_type,
         assertions,
@@ -74,6 +86,68 @@ async def _summary(info: Info, indicator: Indicator) -> Summary:
     )
     assert summary is not None, "a visible indicator has a visible assertion"
     return summary
+
+
+async def _load_summary(info: Info, indicator: Indicator) -> Summary:
+    who = await viewer(info)
+    assertions = await loaders(info).assertions_of.load((who, indicator.raw_id))
+    tally = await loaders(info).tally.load((who, indicator.raw_id))
+    indicator.summary = _summarise(info, indicator, assertions, tally)
+    return indicator.summary
+
+
+def _aggregate(info: Info, indicator: Indicator, pick: Callable[[Summary], R]) -> R:
+    """One aggregate of the indicator, computed once per indicator object: at once when its
+    assertions and tally are loaded, else after loading them."""
+    if indicator.summary is None:
+        who = viewer_now(info)
+        if not isinstance(who, Missing):
+            key = (who, indicator.raw_id)
+            assertions = ready(loaders(info).assertions_of, key)
+            tally = ready(loaders(info).tally, key)
+            if not isinstance(assertions, Missing) and not isinstance(tally, Missing):
+                indicator.summary = _summarise(info, indicator, assertions, tally)
+    if indicator.summary is not None:
+        return pick(indicator.summary)
+
+    async def load() -> R:
+        return pick(await _load_summary(info, indicator))
+
+    return later(load())
+
+
+def assertion_window(
+    every: list[models.IndicatorAssertion], limit: int, after_key: uuid.UUID | None
+) -> tuple[list[models.IndicatorAssertion], bool]:
+    """The page of an indicator's visible assertions (oldest first) and whether more follow."""
+    rest = every if after_key is None else [a for a in every if a.id > after_key]
+    return rest[:limit], len(rest) > limit
+
+
+def _assertion_connection(
+    every: list[models.IndicatorAssertion], limit: int, after_key: uuid.UUID | None
+) -> Connection[IndicatorAssertion]:
+    page, more = assertion_window(every, limit, after_key)
+    return build_connection(
+        [IndicatorAssertion.from_model(a) for a in page],
+        [str(a.id) for a in page],
+        has_next_page=more,
+        has_previous_page=after_key is not None,
+        count=len(every),
+    )
+
+
+def organisation_of(info: Info, organisation_id: uuid.UUID) -> Organisation:
+    """The organisation by id: at once when this request has loaded it, else after loading."""
+    loader = info.context.loaders.organisation
+    found = ready(loader, organisation_id)
+    if not isinstance(found, Missing):
+        return Organisation.from_model(found)
+
+    async def load() -> Organisation:
+        return Organisation.from_model(await loader.load(organisation_id))
+
+    return later(load())
 
 
 @strawberry.type(
@@ -89,6 +163,8 @@ class Indicator(Node):
     created_at: datetime
     raw_id: strawberry.Private[uuid.UUID]
     raw_type: strawberry.Private[IndicatorTypeModel]
+    # What its aggregates say to this request's viewer, once computed.
+    summary: strawberry.Private[Summary | None] = None
 
     @classmethod
     def from_model(cls, indicator: models.Indicator) -> Indicator:
@@ -102,8 +178,8 @@ class Indicator(Node):
         )
 
     @strawberry.field(description="The liveliest status among the assertions you see.")
-    async def status(self, info: Info) -> AssertionStatus:  # type: ignore[valid-type]
-        return (await _summary(info, self)).status
+    def status(self, info: Info) -> AssertionStatus:  # type: ignore[valid-type]
+        return _aggregate(info, self, lambda s: s.status)
 
     @strawberry.field(
         description=(
@@ -111,44 +187,41 @@ class Indicator(Node):
             "half-life of the type) over the assertions and reactions you see."
         )
     )
-    async def score(self, info: Info) -> float:
-        return (await _summary(info, self)).score
+    def score(self, info: Info) -> float:
+        return _aggregate(info, self, lambda s: s.score)
 
     @strawberry.field(description="The highest confidence among the live assertions you see.")
-    async def confidence(self, info: Info) -> int:
-        return (await _summary(info, self)).confidence
+    def confidence(self, info: Info) -> int:
+        return _aggregate(info, self, lambda s: s.confidence)
 
     @strawberry.field(description="How many organisations assert it, among the assertions you see.")
-    async def organisations_asserting(self, info: Info) -> int:
-        return (await _summary(info, self)).organisations
+    def organisations_asserting(self, info: Info) -> int:
+        return _aggregate(info, self, lambda s: s.organisations)
 
     @strawberry.field
-    async def first_seen_at(self, info: Info) -> datetime:
-        return (await _summary(info, self)).first_seen_at
+    def first_seen_at(self, info: Info) -> datetime:
+        return _aggregate(info, self, lambda s: s.first_seen_at)
 
     @strawberry.field
-    async def last_seen_at(self, info: Info) -> datetime:
-        return (await _summary(info, self)).last_seen_at
+    def last_seen_at(self, info: Info) -> datetime:
+        return _aggregate(info, self, lambda s: s.last_seen_at)
 
     @strawberry.field(description="The assertions on it you may see, oldest first.")
-    async def assertions(
+    def assertions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorAssertion, strawberry.lazy("schema.indicators.types")]]:
         limit, after_key = window_args(info, first, after)
-        every = await loaders(info).assertions_of.load((await viewer(info), self.raw_id))
-        rest = [a for a in every if after_key is None or a.id > after_key]
-        page = rest[:limit]
+        who = viewer_now(info)
+        if not isinstance(who, Missing):
+            every = ready(loaders(info).assertions_of, (who, self.raw_id))
+            if not isinstance(every, Missing):
+                return _assertion_connection(every, limit, after_key)
 
-        async def count() -> int:
-            return len(every)
+        async def load() -> Connection[IndicatorAssertion]:
+            every = await loaders(info).assertions_of.load((await viewer(info), self.raw_id))
+            return _assertion_connection(every, limit, after_key)
 
-        return build_connection(
-            [IndicatorAssertion.from_model(a) for a in page],
-            [str(a.id) for a in page],
-            has_next_page=len(rest) > limit,
-            has_previous_page=after_key is not None,
-            count=count,
-        )
+        return later(load())
 
 
 @strawberry.type(description="One organisation's assertion about an indicator.")
@@ -227,10 +300,8 @@ class IndicatorAssertion(Node):
         return Indicator.from_model(found) if found else None
 
     @strawberry.field(description="The organisation that made it.")
-    async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders.organisation.load(self.owner_org_id)
-        )
+    def organisation(self, info: Info) -> Organisation:
+        return organisation_of(info, self.owner_org_id)
 
     @strawberry.field
     async def working_group(self, info: Info) -> WorkingGroup | None:
@@ -240,38 +311,48 @@ class IndicatorAssertion(Node):
         return WorkingGroup.from_model(group) if group else None
 
     @strawberry.field(description="Reactions to it you may see, oldest first.")
-    async def reactions(
+    def reactions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorReaction, strawberry.lazy("schema.indicators.types")]]:
-        return await _window(
+        return _window(
             info, loaders(info).reactions, self.raw_id, first, after, IndicatorReaction.from_model
         )
 
     @strawberry.field(description="Corrections proposed to it that you may see, oldest first.")
-    async def proposals(
+    def proposals(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorProposal, strawberry.lazy("schema.indicators.types")]]:
-        return await _window(
+        return _window(
             info, loaders(info).proposals, self.raw_id, first, after, IndicatorProposal.from_model
         )
 
 
-async def _window(
+def _window(
     info: Info, loader: Any, owner: uuid.UUID, first: int | None, after: str | None, build: Any
 ) -> Connection[Any]:
+    """A window of an assertion's reactions or proposals: at once when loaded, else later."""
     limit, after_key = window_args(info, first, after)
-    rows, total = await loader.load((await viewer(info), owner, after_key, limit))
 
-    async def count() -> int:
-        return int(total)
+    def connection(window: tuple[list[Any], int]) -> Connection[Any]:
+        rows, total = window
+        return build_connection(
+            [build(r) for r in rows[:limit]],
+            [str(r.id) for r in rows[:limit]],
+            has_next_page=len(rows) > limit,
+            has_previous_page=after_key is not None,
+            count=int(total),
+        )
 
-    return build_connection(
-        [build(r) for r in rows[:limit]],
-        [str(r.id) for r in rows[:limit]],
-        has_next_page=len(rows) > limit,
-        has_previous_page=after_key is not None,
-        count=count,
-    )
+    who = viewer_now(info)
+    if not isinstance(who, Missing):
+        found = ready(loader, (who, owner, after_key, limit))
+        if not isinstance(found, Missing):
+            return connection(found)
+
+    async def load() -> Connection[Any]:
+        return connection(await loader.load((await viewer(info), owner, after_key, limit)))
+
+    return later(load())
 
 
 @strawberry.type(description="An organisation's reaction to an assertion.")
@@ -315,10 +396,8 @@ class IndicatorReaction(Node):
         )
 
     @strawberry.field(description="The organisation that reacted.")
-    async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders.organisation.load(self.owner_org_id)
-        )
+    def organisation(self, info: Info) -> Organisation:
+        return organisation_of(info, self.owner_org_id)
 
 
 @strawberry.type(description="A correction one organisation proposes to another's assertion.")
@@ -348,10 +427,8 @@ class IndicatorProposal(Node):
         )
 
     @strawberry.field(description="The organisation that proposed it.")
-    async def proposer(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders.organisation.load(self.owner_org_id)
-        )
+    def proposer(self, info: Info) -> Organisation:
+        return organisation_of(info, self.owner_org_id)
 
     @strawberry.field
     async def assertion(self, info: Info) -> IndicatorAssertion | None:
@@ -390,10 +467,8 @@ class AllowlistEntry(Node):
         )
 
     @strawberry.field(description="The organisation that registered it.")
-    async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders.organisation.load(self.owner_org_id)
-        )
+    def organisation(self, info: Info) -> Organisation:
+        return organisation_of(info, self.owner_org_id)
 
 
 @strawberry.type(description="Two indicators joined by assertions you see both of.")
