@@ -18,8 +18,8 @@ from alliance.portal.http import (
     CSRF_FIELD,
     PORTAL_SESSION,
     Visit,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -124,12 +124,10 @@ def add_admin_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def change(request: Request, client_id: str, action: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         if action not in ("rotate", "disable", "enable"):
             return problem(visit, visit.t("error.not_found"), 404)
         principal = visit.principal

@@ -27,8 +27,8 @@ from alliance.portal.http import (
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -169,12 +169,10 @@ def add_guides_pages(router: APIRouter) -> None:
         "/portal/guides/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False
     )
     async def create(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         errors: dict[str, list[str]] = {}
         review_by = _review_by(form.get("review_by"), errors)
         group_id = parse_uuid(form.get("working_group"))
@@ -286,12 +284,10 @@ def add_guides_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def save(request: Request, guide_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         view = await _draft(request, visit, guide_id)
         if view is None:
             return problem(visit, visit.t("error.not_found"), 404)
@@ -347,12 +343,10 @@ def add_guides_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def workflow(request: Request, guide_id: str, action: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(guide_id)
         if found is None or action not in ACTIONS:
             return problem(visit, visit.t("error.not_found"), 404)
@@ -393,12 +387,10 @@ def add_guides_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def translate(request: Request, guide_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(guide_id)
         if found is None:
             return problem(visit, visit.t("error.not_found"), 404)

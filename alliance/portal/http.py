@@ -212,6 +212,18 @@ def sign_in_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/portal/login?next={quote(target, safe='')}", status_code=303)
 
 
+async def posted_form(request: Request) -> tuple[Visit, dict[str, str]] | Response:
+    """A form posted by a signed-in person with this session's CSRF token: the visit and the
+    fields; otherwise the answer to give (to the sign-in page, or a 400 refusing the form)."""
+    visit = await visit_of(request)
+    form = await read_form(request)
+    if visit.principal is None:
+        return sign_in_redirect(request)
+    if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
+        return problem(visit, visit.t("error.csrf"), 400)
+    return visit, form
+
+
 def portal_router() -> APIRouter:
     router = APIRouter()
 

@@ -19,14 +19,13 @@ from alliance.errors import DomainError, InvalidInput, NotFound
 from alliance.orgs import members
 from alliance.orgs import service as orgs_service
 from alliance.orgs.models import MembershipRole, Organisation
-from alliance.portal import service
 from alliance.portal.http import (
     CSRF_FIELD,
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -128,12 +127,10 @@ def add_members_pages(router: APIRouter) -> None:
 
     @router.post(PATH, dependencies=declare(PORTAL_SESSION), include_in_schema=False)
     async def add(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         principal = visit.principal
         slug = form.get("organisation")
         ref = _organisation_ref(visit, slug)
@@ -172,12 +169,10 @@ def add_members_pages(router: APIRouter) -> None:
         PATH + "/seats/{group_id}", dependencies=declare(PORTAL_SESSION), include_in_schema=False
     )
     async def change_role(request: Request, group_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         group = parse_uuid(group_id)
         if group is None:
             return problem(visit, visit.t("error.not_found"), 404)
@@ -217,12 +212,10 @@ def add_members_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def change(request: Request, person_id: str, action: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         person = parse_uuid(person_id)
         if action not in PERSON_ACTIONS or person is None:
             return problem(visit, visit.t("error.not_found"), 404)

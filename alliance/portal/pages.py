@@ -24,16 +24,15 @@ from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.models import ReactionKind, Severity
 from alliance.indicators.normalise import normalise
 from alliance.orgs import repository as orgs_repo
-from alliance.portal import charts, service
+from alliance.portal import charts
 from alliance.portal import repository as portal_repo
 from alliance.portal.http import (
-    CSRF_FIELD,
     HEADERS,
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -195,12 +194,10 @@ def add_pages(router: APIRouter) -> None:
         "/portal/indicators/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False
     )
     async def submit(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         errors: dict[str, list[str]] = {}
         confidence = 50
         raw_confidence = form.get("confidence", "50").strip() or "50"
@@ -255,12 +252,10 @@ def add_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def react(request: Request, indicator_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         assertion_id = parse_uuid(form.get("assertion"))
         if assertion_id is None:
             return await indicator_page_for(

@@ -11,12 +11,10 @@ from alliance.db import unit_of_work
 from alliance.errors import DomainError, InvalidInput
 from alliance.listings import service as listings
 from alliance.listings.listing import parse_listing
-from alliance.portal import service
 from alliance.portal.http import (
-    CSRF_FIELD,
     PORTAL_SESSION,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -50,12 +48,10 @@ def add_playground(router: APIRouter) -> None:
 
     @router.post("/portal/check", dependencies=declare(PORTAL_SESSION), include_in_schema=False)
     async def check(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         data = {name: form[name] for name in FIELDS if form.get(name, "").strip()}
         errors: dict[str, list[str]] = {}
         result = None

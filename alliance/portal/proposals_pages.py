@@ -12,14 +12,12 @@ from alliance.db import unit_of_work
 from alliance.errors import DomainError, InvalidInput
 from alliance.indicators import service as indicators
 from alliance.portal import repository as repo
-from alliance.portal import service
 from alliance.portal.http import (
-    CSRF_FIELD,
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -54,12 +52,10 @@ def add_proposal_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def decide(request: Request, proposal_id: str, decision: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(proposal_id)
         if found is None or decision not in ("accept", "reject"):
             return problem(visit, visit.t("error.not_found"), 404)
@@ -89,12 +85,10 @@ def add_proposal_pages(router: APIRouter) -> None:
     async def propose(request: Request, indicator_id: str) -> Response:
         from alliance.portal.pages import indicator_page_for
 
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         assertion_id = parse_uuid(form.get("assertion"))
         raw_confidence = form.get("confidence", "").strip()
         errors: dict[str, list[str]] = {}

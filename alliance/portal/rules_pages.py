@@ -18,8 +18,8 @@ from alliance.portal.http import (
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -188,12 +188,10 @@ def add_rule_editor(router: APIRouter) -> None:
 
     @router.post("/portal/rules/new", dependencies=declare(PORTAL_SESSION), include_in_schema=False)
     async def create(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         text, note = form.get("definition", ""), form.get("change_note", "")
         definition, error = _parse_json(text)
         group_id = parse_uuid(form.get("working_group"))
@@ -260,12 +258,10 @@ def add_rule_editor(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def save(request: Request, rule_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(rule_id)
         if found is None:
             return problem(visit, visit.t("error.not_found"), 404)
@@ -304,12 +300,10 @@ def add_rule_editor(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def activate(request: Request, rule_id: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(rule_id)
         if found is None:
             return problem(visit, visit.t("error.not_found"), 404)

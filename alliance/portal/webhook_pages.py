@@ -13,14 +13,12 @@ from alliance.auth.route_access import declare
 from alliance.config import Settings
 from alliance.db import unit_of_work
 from alliance.errors import DomainError, InvalidInput, NotFound
-from alliance.portal import service
 from alliance.portal.http import (
-    CSRF_FIELD,
     PORTAL_SESSION,
     Visit,
     parse_uuid,
+    posted_form,
     problem,
-    read_form,
     render,
     sign_in_redirect,
     visit_of,
@@ -99,12 +97,10 @@ def add_webhook_pages(router: APIRouter) -> None:
         "/portal/admin/webhooks", dependencies=declare(PORTAL_SESSION), include_in_schema=False
     )
     async def create(request: Request) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         settings: Settings = request.app.state.settings
         kinds = [k.strip() for k in form.get("kinds", "").split(",") if k.strip()]
         data = webhooks.SubscriptionData(
@@ -146,12 +142,10 @@ def add_webhook_pages(router: APIRouter) -> None:
         include_in_schema=False,
     )
     async def change(request: Request, subscription_id: str, action: str) -> Response:
-        visit = await visit_of(request)
-        form = await read_form(request)
-        if visit.principal is None:
-            return sign_in_redirect(request)
-        if form is None or not service.csrf_ok(visit.row, form.get(CSRF_FIELD)):
-            return problem(visit, visit.t("error.csrf"), 400)
+        posted = await posted_form(request)
+        if isinstance(posted, Response):
+            return posted
+        visit, form = posted
         found = parse_uuid(subscription_id)
         if found is None or action not in ("rotate", "delete", "redeliver"):
             return problem(visit, visit.t("error.not_found"), 404)
