@@ -146,6 +146,21 @@ async def translations(
     return list(await session.scalars(stmt.order_by(GuideTranslation.section)))
 
 
+async def translations_of_guides(
+    session: AsyncSession, guide_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[GuideTranslation]]:
+    found: dict[uuid.UUID, list[GuideTranslation]] = {g: [] for g in guide_ids}
+    if guide_ids:
+        rows = await session.scalars(
+            select(GuideTranslation)
+            .where(GuideTranslation.guide_id.in_(guide_ids))
+            .order_by(GuideTranslation.language, GuideTranslation.section)
+        )
+        for row in rows:
+            found[row.guide_id].append(row)
+    return found
+
+
 async def photos(session: AsyncSession, guide_id: uuid.UUID) -> list[GuidePhoto]:
     return list(
         await session.scalars(

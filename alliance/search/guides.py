@@ -1,6 +1,9 @@
 """Guides as search documents: the published version, under the guide's visibility, holding
 only what every reader of the guide may see — never covert or forensic features' text (the
-search filter knows visibility, not tiers, so the tiers are cut before indexing)."""
+search filter knows visibility, not tiers, so the tiers are cut before indexing).
+
+Translations are searched too, but only those that render the published version's overt
+sections as they are now: an outdated one may hold text since moved into a covert feature."""
 
 from __future__ import annotations
 
@@ -10,9 +13,10 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.guides import repository as repo
-from alliance.guides.models import GuideStatus
+from alliance.guides.models import GuideStatus, GuideTranslation
+from alliance.guides.sections import fingerprint, translatable
 from alliance.guides.service import GUIDE_KIND
-from alliance.guides.tiers import visible_content
+from alliance.guides.tiers import hidden_feature_ids, visible_content
 from alliance.search.documents import SearchDocument, register
 
 
@@ -34,6 +38,7 @@ async def guide_documents(session: AsyncSession, object_ids: Sequence[str]) -> l
         if g.published_version is not None and g.status != GuideStatus.ARCHIVED
     ]
     published = await repo.published_versions(session, guides)
+    translations = await repo.translations_of_guides(session, [g.id for g in guides])
     documents = []
     for guide in guides:
         version = published.get(guide.id)
@@ -50,7 +55,12 @@ async def guide_documents(session: AsyncSession, object_ids: Sequence[str]) -> l
                 kind=GUIDE_KIND,
                 object_id=str(guide.id),
                 title=content["title"],
-                body="\n".join(filter(None, [*body, *features])),
+                body="\n".join(
+                    filter(
+                        None,
+                        [*body, *features, *current_overt(version.content, translations[guide.id])],
+                    )
+                ),
                 keywords=tuple(dict.fromkeys([*content["product_lines"], *content["gtins"]])),
                 type="guide",
                 status=guide.status.value,
@@ -64,6 +74,21 @@ async def guide_documents(session: AsyncSession, object_ids: Sequence[str]) -> l
             )
         )
     return documents
+
+
+def current_overt(content: dict, rows: Sequence[GuideTranslation]) -> list[str]:
+    """The text of the translations that render an overt section of ``content`` as it is."""
+    sources = translatable(content)
+    hidden = hidden_feature_ids(content, restricted=False)
+    return [
+        text
+        for row in rows
+        if row.section in sources
+        and row.section.removeprefix("feature:") not in hidden
+        and row.source_hash == fingerprint(sources[row.section])
+        for text in row.content.values()
+        if isinstance(text, str)
+    ]
 
 
 async def _list_guides(

@@ -3,6 +3,7 @@ export, photos — and uploads that are refused store nothing."""
 
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -14,7 +15,17 @@ from alliance.guides.exporting import export_guide
 from schema.relay import from_global_id
 from search import indexer
 from tests.alliance.blobs import samples
-from tests.schema.guide_helpers import ERRORS, GUIDE, READ, guide_world, publish_guide
+from tests.schema.guide_helpers import (
+    AIRBAG,
+    ERRORS,
+    GUIDE,
+    READ,
+    TRANSLATE,
+    UPDATE,
+    advance,
+    guide_world,
+    publish_guide,
+)
 
 SEARCH = """
 query ($q: String!) {
@@ -58,6 +69,48 @@ async def test_search_never_indexes_covert_text(
     assert "uv-mark" in {f["id"] for f in features}
     outsider = (await gql(SEARCH, {"q": "laser-etched"}, world["outsider"]))["data"]["search"]
     assert outsider["totalCount"] == 0
+
+
+async def test_current_overt_translations_are_searched_and_no_other(
+    gql: Any, world: Any, sessions: Any, app: Any
+) -> None:
+    guide_id = await publish_guide(gql, world)
+    sections = [
+        {"section": "title", "text": "安全气囊模块"},
+        {"section": "packaging", "text": "防静电袋"},
+        {"section": "feature:label", "title": "激光蚀刻标签", "text": "标签为激光蚀刻"},
+        {"section": "feature:uv-mark", "title": "紫外微标", "text": "机密紫外线暗记"},
+    ]
+    translated = await gql(
+        TRANSLATE,
+        {"input": {"guideId": guide_id, "language": "zh", "sections": sections}},
+        world["trainer"],
+    )
+    assert translated["data"]["translateGuide"]["__typename"] == "GuidePayload", translated
+    await indexer.drain(sessions, app.state.search)
+
+    async def found(who: str, words: str) -> list[str]:
+        result = (await gql(SEARCH, {"q": words}, world[who]))["data"]["search"]
+        return [e["node"]["id"] for e in result["edges"]]
+
+    assert await found("platform", "激光蚀刻") == [guide_id]
+    assert await found("platform", "防静电袋") == [guide_id]
+    # The covert feature's translation is in no document, whoever searches.
+    for who in ("platform", "police", "trainer"):
+        assert await found(who, "机密紫外线暗记") == [], who
+    assert await found("outsider", "激光蚀刻") == []
+
+    # A new version changes the packaging: its translation is outdated and leaves the index.
+    changed = copy.deepcopy(AIRBAG)
+    changed["packaging"] = "Sealed antistatic bag, hologram seal on the carton."
+    edited = await gql(
+        UPDATE, {"input": {"guideId": guide_id, "content": changed}}, world["trainer"]
+    )
+    assert edited["data"]["updateGuideDraft"]["__typename"] == "GuidePayload", edited
+    await advance(gql, world, guide_id)
+    await indexer.drain(sessions, app.state.search)
+    assert await found("platform", "防静电袋") == []
+    assert await found("platform", "激光蚀刻") == [guide_id]
 
 
 async def test_print_view_respects_tiers(gql: Any, world: Any, client: Any) -> None:
