@@ -43,6 +43,10 @@ def not_originating_from(instance_id: str) -> ColumnElement[bool]:
 class LoopGuard:
     instance_id: str
 
+    def left_out(self) -> ColumnElement[bool]:
+        """The change-log rows this guard drops, for a count to leave out as the feed does."""
+        return repo.originates_from(self.instance_id)
+
     async def filter(
         self, sessions: async_sessionmaker[AsyncSession], chunks: AsyncIterator[bytes]
     ) -> AsyncIterator[bytes]:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import and_, literal_column, select
+from sqlalchemy import ColumnElement, and_, literal_column, not_, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -241,10 +241,16 @@ async def count_changes(
     viewer: Viewer,
     query: FeedQuery,
     group_ids: Sequence[uuid.UUID] | None,
+    *,
+    left_out: ColumnElement[bool] | None = None,
 ) -> int:
-    """How many lines (end line aside) a consumer at ``query.after`` has yet to read."""
+    """How many lines (end line aside) a consumer at ``query.after`` has yet to read;
+    ``left_out`` names the rows its feed drops (a peer's own objects coming back)."""
     stmt = repo.visible_changes_query(viewer, kinds=query.kinds, working_group_ids=group_ids)
-    return await count(session, stmt.where(ChangeLogEntry.seq > query.after))
+    stmt = stmt.where(ChangeLogEntry.seq > query.after)
+    if left_out is not None:
+        stmt = stmt.where(not_(left_out))
+    return await count(session, stmt)
 
 
 def feed_chunks(

@@ -69,7 +69,13 @@ def sync_router() -> APIRouter:
                 guard = await loop_guard(session, principal)
                 group_ids = await feed.working_group_ids(session, query.working_groups)
                 if query.count:
-                    n = await feed.count_changes(session, viewer, query, group_ids)
+                    n = await feed.count_changes(
+                        session,
+                        viewer,
+                        query,
+                        group_ids,
+                        left_out=guard.left_out() if guard is not None else None,
+                    )
                     return StreamingResponse(iter([feed.count_line(n)]), media_type=MEDIA_TYPE)
         except InvalidInput as exc:
             raise _bad_request(exc) from exc

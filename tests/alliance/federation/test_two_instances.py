@@ -100,6 +100,17 @@ def _feed(instance: Instance, token: str, after: str | None = None) -> list[dict
     return [json.loads(line) for line in response.text.splitlines() if line.strip()]
 
 
+def _count(instance: Instance, token: str) -> int:
+    response = httpx.get(
+        f"{instance.base_url}/v1/changes",
+        params={"count": "true"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return int(json.loads(response.text)["count"])
+
+
 async def test_create_update_revoke_and_lowering_propagate_and_nothing_else_crosses(
     triangle: dict[str, Instance],
 ) -> None:
@@ -289,7 +300,12 @@ async def test_a_triangle_has_no_loop(triangle: dict[str, Instance]) -> None:
     assert from_c.outcomes.get("CREATED", 0) == 0
     peer_c = await a.read(lambda s: repo.peer_by_name(s, "c"))
     token = _peer_token(peer_c)
-    assert str(copy_on_c.id) not in {line.get("id") for line in _feed(c, token)}
+    lines = _feed(c, token)
+    assert str(copy_on_c.id) not in {line.get("id") for line in lines}
+    # The count a peer reads to know how far behind it is leaves out the same lines.
+    assert lines[-1]["end"] is True
+    assert lines[-1]["hasMore"] is False
+    assert _count(c, token) == len(lines) - 1
     # B gets A's object again through C, and it is the copy it already holds.
     copies_after = await _copies(b)
     assert set(copies_after) == set(copies_on_b) | {str(travelling.id)}
