@@ -353,6 +353,38 @@ MESSAGES: dict[str, dict[str, str]] = {
     "operator.organisations": {"en": "Organisations", "zh": "机构"},
     "operator.groups": {"en": "Working groups", "zh": "工作组"},
     "operator.sector": {"en": "Sector", "zh": "行业"},
+    "operator.has_errors": {
+        "en": "Nothing was saved: correct the fields marked below.",
+        "zh": "未保存任何内容：请更正下面标出的字段。",
+    },
+    "operator.peers_cli": {
+        "en": "Peers are added and removed with 'alliance peers add|remove' (their client "
+        "secret never passes through a page).",
+        "zh": "对等实例通过 'alliance peers add|remove' 添加和删除（其客户端密钥不经过网页）。",
+    },
+    "operator.slug": {
+        "en": "Slug (lowercase letters, digits, hyphens)",
+        "zh": "标识（小写字母、数字、连字符）",
+    },
+    "operator.country": {
+        "en": "Country (ISO code such as CN or DE; optional)",
+        "zh": "国家/地区（ISO 代码，如 CN 或 DE；可选）",
+    },
+    "operator.charter": {"en": "Charter (optional)", "zh": "章程（可选）"},
+    "operator.organisation": {"en": "Organisation", "zh": "机构"},
+    "operator.role": {"en": "Role", "zh": "角色"},
+    "operator.seats": {"en": "Seats", "zh": "席位"},
+    "operator.more_seats": {"en": "and {count} more", "zh": "另有 {count} 个"},
+    "operator.new_organisation": {"en": "New organisation", "zh": "新建机构"},
+    "operator.create_organisation": {"en": "Create the organisation", "zh": "创建机构"},
+    "operator.new_group": {"en": "New working group", "zh": "新建工作组"},
+    "operator.create_group": {"en": "Create the working group", "zh": "创建工作组"},
+    "operator.new_seat": {
+        "en": "Give an organisation a seat in a working group",
+        "zh": "为机构分配工作组席位",
+    },
+    "operator.add_seat": {"en": "Add the seat", "zh": "添加席位"},
+    "operator.choose": {"en": "Choose one from the list.", "zh": "请从列表中选择。"},
     "nav.proposals": {"en": "Proposals", "zh": "修改建议"},
     "proposals.title": {
         "en": "Corrections proposed to your assertions",
