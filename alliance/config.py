@@ -12,7 +12,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -178,6 +185,25 @@ class FederationSettings(BaseSettings):
     max_page_bytes: int = Field(32 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
     # Pages one pull reads at most before leaving the rest to the next.
     max_pages_per_pull: int = Field(1000, ge=1, le=1_000_000)
+    # The Fernet key sealing peers' client secrets at rest (wins over the key file, which is
+    # made on first use when neither is given).
+    sealing_key: SecretStr | None = None
+    sealing_key_file: Path | None = None
+
+    @field_validator("sealing_key")
+    @classmethod
+    def _sealing_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(value.get_secret_value())
+        except ValueError as exc:
+            raise ValueError(
+                "must be a Fernet key: 32 bytes, url-safe base64 (Fernet.generate_key())"
+            ) from exc
+        return value
 
 
 class RateLimitSettings(BaseSettings):
@@ -409,6 +435,10 @@ class Settings(BaseModel):
     @property
     def signing_key_file(self) -> Path:
         return self.signing.key_file or self.data_dir / "keys" / "signing-key.pem"
+
+    @property
+    def federation_sealing_key_file(self) -> Path:
+        return self.federation.sealing_key_file or self.data_dir / "keys" / "federation-sealing.key"
 
 
 _SECTIONS: dict[str, type[BaseSettings]] = {

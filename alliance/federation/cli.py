@@ -79,7 +79,13 @@ def peers_add(
     json_out: JsonOption = False,
 ) -> None:
     """Register a peer; its imports will be owned by a new organisation peer-NAME."""
-    from alliance.federation import service
+    from alliance.errors import DomainError
+    from alliance.federation import sealing, service
+
+    try:
+        key = sealing.sealing_key(_settings())
+    except DomainError as exc:
+        raise _fail(exc.message) from exc
 
     async def work(session: Any) -> dict[str, Any]:
         peer = await service.add_peer(
@@ -92,6 +98,7 @@ def peers_add(
                 client_secret=client_secret,
                 token_url=token_url,
             ),
+            sealing_key=key,
         )
         return peer_json(peer)
 

@@ -43,8 +43,9 @@ class Peer(TimestampedMixin, Base):
     base_url: Mapped[str] = mapped_column(String(2048))
     token_url: Mapped[str] = mapped_column(String(2048))
     client_id: Mapped[str] = mapped_column(String(200))
-    # The credential the peer issued us; never logged and never shown by the CLI or GraphQL.
-    client_secret: Mapped[str] = mapped_column(String(500))
+    # The credential the peer issued us, sealed (``alliance.federation.sealing``); never
+    # logged and never shown by the CLI, the portal or GraphQL.
+    client_secret: Mapped[str] = mapped_column(Text)
     scope: Mapped[str] = mapped_column(String(200), default="federation")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The local organisation that owns what is imported from this peer.

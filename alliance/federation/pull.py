@@ -27,7 +27,7 @@ from alliance.config import Settings
 from alliance.db import unit_of_work, utcnow
 from alliance.errors import DomainError, NotFound
 from alliance.federation import repository as repo
-from alliance.federation import service
+from alliance.federation import sealing, service
 from alliance.federation.importing import Outcome, apply_lines
 from alliance.outbound import OutboundError, OutboundPolicy, policy_from_settings, request
 from alliance.outbound import stream_lines as outbound_stream_lines
@@ -73,6 +73,7 @@ class _PeerAccess:
     base_url: str
     token_url: str
     client_id: str
+    # As stored (sealed) until the pull opens it, where a wrong key becomes the last error.
     client_secret: str
     scope: str
     cursor: str | None
@@ -230,6 +231,8 @@ async def pull(
         mine = await service.local_instance_id(session)
     report = PullReport(peer=peer.name, cursor=peer.cursor)
     try:
+        key = await asyncio.to_thread(sealing.sealing_key, settings)
+        peer = dataclasses.replace(peer, client_secret=sealing.unseal(key, peer.client_secret))
         token = await asyncio.to_thread(_token, peer, base)
         answered = await asyncio.to_thread(_handshake, peer, base, token, mine)
         async with unit_of_work(sessions) as session:
@@ -250,6 +253,9 @@ async def pull(
                 current = await repo.peer_for_update(session, peer.id)
                 if current is None:
                     raise NotFound("peer", peer.name)
+                if not sealing.is_sealed(current.client_secret):
+                    # Stored before secrets were sealed: sealed now that the row is written.
+                    current.client_secret = sealing.seal(key, current.client_secret)
                 if current.last_cursor != report.cursor:
                     # Another pull of this peer got further meanwhile: it goes on, we stop.
                     report.has_more = False

@@ -3,7 +3,8 @@
 Registering a peer makes the local organisation that will own what is imported from it
 (``peer-<name>``); removing the peer stops pulls and keeps that organisation and the
 copies it owns. Operators only (``principal`` None is the local operator at the CLI).
-Administrative writes are audited; the peer's client secret is never logged or audited.
+Administrative writes are audited; the peer's client secret is never logged or audited,
+and is stored sealed with the instance's sealing key (:mod:`alliance.federation.sealing`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from alliance.audit import service as audit
 from alliance.auth.principal import Principal
 from alliance.errors import Conflict, FieldProblem, Forbidden, InvalidInput, NotFound
 from alliance.federation import repository as repo
+from alliance.federation import sealing
 from alliance.federation.models import KnownInstance, Peer
 from alliance.orgs import repository as orgs_repo
 from alliance.orgs import service as orgs_service
@@ -60,7 +63,9 @@ def _check_url(check: Checker, field: str, url: str | None) -> str | None:
     return text.rstrip("/")
 
 
-async def add_peer(session: AsyncSession, principal: Principal | None, data: PeerData) -> Peer:
+async def add_peer(
+    session: AsyncSession, principal: Principal | None, data: PeerData, *, sealing_key: Fernet
+) -> Peer:
     require_operator(principal)
     check = Checker()
     name = check.slug("name", data.name)
@@ -87,7 +92,7 @@ async def add_peer(session: AsyncSession, principal: Principal | None, data: Pee
         base_url=base_url,
         token_url=token_url,
         client_id=client_id,
-        client_secret=secret,
+        client_secret=sealing.seal(sealing_key, secret),
         scope=scope,
         active=True,
         organisation_id=organisation.id,

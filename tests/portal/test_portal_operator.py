@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
+from alliance.federation import sealing
 from alliance.federation import service as federation
 from alliance.federation.models import Peer
 from alliance.orgs.models import Membership, Organisation, WorkingGroup
@@ -235,6 +237,7 @@ def test_non_operators_get_403_and_nothing_is_written(alliance: Alliance, org_ad
                 client_id="b-client",
                 client_secret="b-secret-never-shown",
             ),
+            sealing_key=Fernet(sealing.generate_key()),
         ),
     )
     alliance.person(ANALYST, org_admin=org_admin)
@@ -296,6 +299,7 @@ def test_the_operator_disables_and_enables_a_peer(
                 client_id="c-client",
                 client_secret="c-secret-never-shown",
             ),
+            sealing_key=Fernet(sealing.generate_key()),
         ),
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from cryptography.fernet import Fernet
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from alliance import migrate
@@ -24,6 +25,7 @@ from alliance.auth import service as auth_service
 from alliance.auth.sync_db import make_sync_engine, make_sync_sessionmaker
 from alliance.config import Settings, load_settings
 from alliance.db import make_engine, make_sessionmaker, unit_of_work
+from alliance.federation import sealing
 from alliance.federation import service as federation
 from alliance.indicators import service as indicators
 from alliance.indicators.models import IndicatorAssertion
@@ -132,9 +134,13 @@ class Instance:
                     client_id=client_id,
                     client_secret=secret,
                 ),
+                sealing_key=self.sealing_key(),
             )
 
         await self.write(add)
+
+    def sealing_key(self) -> Fernet:
+        return sealing.sealing_key(self.settings)
 
 
 def settings_for(tmp: Path, url: str, port: int, *, allow_private: bool) -> Settings:

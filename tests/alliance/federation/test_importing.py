@@ -8,12 +8,14 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from alliance.changelog.models import Operation
 from alliance.changelog.service import pending_changes
 from alliance.federation import repository as repo
+from alliance.federation import sealing
 from alliance.federation import service as federation
 from alliance.federation.importing import Outcome, apply_lines
 from alliance.federation.importing_rules import NO_GROUP
@@ -47,6 +49,7 @@ async def _peer(session: AsyncSession) -> Peer:
         federation.PeerData(
             name="elsewhere", base_url="https://elsewhere.example", client_id="c", client_secret="s"
         ),
+        sealing_key=Fernet(sealing.generate_key()),
     )
     peer.instance_id = OTHER_INSTANCE
     await session.flush()

@@ -15,11 +15,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from cryptography.fernet import Fernet
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from alliance.audit.models import AuditEntry
 from alliance.changelog.models import ChangeLogEntry
-from alliance.federation import pull
+from alliance.federation import pull, sealing
 from alliance.federation import repository as repo
 from alliance.federation import service as federation
 from alliance.federation.models import Peer, Provenance
@@ -299,7 +301,7 @@ async def test_a_triangle_has_no_loop(triangle: dict[str, Instance]) -> None:
     assert await _assertion_count(a) == on_a
     assert from_c.outcomes.get("CREATED", 0) == 0
     peer_c = await a.read(lambda s: repo.peer_by_name(s, "c"))
-    token = _peer_token(peer_c)
+    token = _peer_token(a, peer_c)
     lines = _feed(c, token)
     assert str(copy_on_c.id) not in {line.get("id") for line in lines}
     # The count a peer reads to know how far behind it is leaves out the same lines.
@@ -312,11 +314,12 @@ async def test_a_triangle_has_no_loop(triangle: dict[str, Instance]) -> None:
     assert again_on_b.outcomes.get("CREATED", 0) == 0
 
 
-def _peer_token(peer: Peer) -> str:
+def _peer_token(puller: Instance, peer: Peer) -> str:
+    secret = sealing.unseal(puller.sealing_key(), peer.client_secret)
     response = httpx.post(
         peer.token_url,
         data={"grant_type": "client_credentials", "scope": "federation"},
-        auth=(peer.client_id, peer.client_secret),
+        auth=(peer.client_id, secret),
         timeout=10,
     )
     assert response.status_code == 200, response.text
@@ -340,6 +343,7 @@ async def test_pull_refuses_loopback_unless_allowed(triangle: dict[str, Instance
                 client_id=client_id,
                 client_secret=secret,
             ),
+            sealing_key=b.sealing_key(),
         )
 
     await b.write(add)
@@ -350,6 +354,97 @@ async def test_pull_refuses_loopback_unless_allowed(triangle: dict[str, Instance
     assert "loopback" in (peer.last_error or "")
     assert peer.last_cursor is None
     assert secret not in (peer.last_error or "")
+
+
+async def _add_peer_of(
+    puller: Instance, source: Instance, name: str, *, sealing_key: Fernet | None = None
+) -> str:
+    """Register ``source`` on ``puller`` as ``name``; returns the secret ``source`` issued."""
+    client_id, secret = await source.issue_federation_credentials(f"{puller.name}-{name}")
+
+    async def add(session: AsyncSession) -> None:
+        await federation.add_peer(
+            session,
+            None,
+            federation.PeerData(
+                name=name, base_url=source.base_url, client_id=client_id, client_secret=secret
+            ),
+            sealing_key=sealing_key or puller.sealing_key(),
+        )
+
+    await puller.write(add)
+    return secret
+
+
+async def _stored_secret(instance: Instance, name: str) -> str:
+    return str(
+        await instance.read(lambda s: s.scalar(select(Peer.client_secret).where(Peer.name == name)))
+    )
+
+
+async def test_the_stored_secret_is_sealed_and_a_pull_still_authenticates(
+    triangle: dict[str, Instance],
+) -> None:
+    a, b = triangle["a"], triangle["b"]
+    secret = await _add_peer_of(b, a, "a-sealed")
+    stored = await _stored_secret(b, "a-sealed")
+    assert sealing.is_sealed(stored)
+    assert secret not in stored
+    audited = await b.read(
+        lambda s: s.scalars(select(AuditEntry.detail).where(AuditEntry.target_kind == "peer"))
+    )
+    assert secret not in json.dumps(list(audited))
+
+    await _pull(b, "a-sealed")
+    peer = await b.read(lambda s: repo.peer_by_name(s, "a-sealed"))
+    assert peer.last_error is None
+    assert peer.instance_id == a.instance_id
+    assert peer.client_secret == stored
+
+
+async def test_a_legacy_plaintext_secret_still_pulls_and_the_pull_seals_it(
+    triangle: dict[str, Instance],
+) -> None:
+    """A row written before secrets were sealed holds the secret as typed."""
+    a, b = triangle["a"], triangle["b"]
+    secret = await _add_peer_of(b, a, "a-legacy")
+
+    async def as_before_sealing(session: AsyncSession) -> None:
+        await session.execute(
+            update(Peer).where(Peer.name == "a-legacy").values(client_secret=secret)
+        )
+
+    await b.write(as_before_sealing)
+    assert await _stored_secret(b, "a-legacy") == secret
+
+    await _pull(b, "a-legacy")
+    peer = await b.read(lambda s: repo.peer_by_name(s, "a-legacy"))
+    assert peer.last_error is None
+    assert peer.instance_id == a.instance_id
+    stored = await _stored_secret(b, "a-legacy")
+    assert sealing.is_sealed(stored)
+    assert secret not in stored
+    assert sealing.unseal(b.sealing_key(), stored) == secret
+    await _pull(b, "a-legacy")
+    assert (await b.read(lambda s: repo.peer_by_name(s, "a-legacy"))).last_error is None
+
+
+async def test_a_secret_sealed_with_another_key_is_the_peers_last_error(
+    triangle: dict[str, Instance],
+) -> None:
+    a, b = triangle["a"], triangle["b"]
+    secret = await _add_peer_of(b, a, "a-other-key", sealing_key=Fernet(sealing.generate_key()))
+    with pytest.raises(pull.PullFailed, match="sealed with another key") as failure:
+        await _pull(b, "a-other-key")
+    assert not failure.value.retryable
+    peer = await b.read(lambda s: repo.peer_by_name(s, "a-other-key"))
+    assert "ALLIANCE_FEDERATION_SEALING_KEY" in (peer.last_error or "")
+    assert secret not in (peer.last_error or "")
+    assert peer.last_pulled_at is not None
+    assert peer.last_cursor is None
+    # Nothing reached the peer: the handshake never ran.
+    assert peer.instance_id is None
+    await b.write(lambda s: federation.remove_peer(s, None, "a-other-key"))
 
 
 def _cli(instance: Instance, *args: str) -> subprocess.CompletedProcess[str]:
@@ -395,6 +490,9 @@ async def test_cli_adds_lists_pulls_and_removes_a_peer(triangle: dict[str, Insta
     assert added.returncode == 0, added.stderr
     assert json.loads(added.stdout)["token_url"] == f"{a.base_url}/oauth/token"
     assert secret not in added.stdout
+    stored = await _stored_secret(c, "a-cli")
+    assert sealing.is_sealed(stored)
+    assert secret not in stored
 
     pulled = await asyncio.to_thread(_cli, c, "sync", "pull", "--peer", "a-cli")
     assert pulled.returncode == 0, pulled.stderr
@@ -472,6 +570,7 @@ async def test_beat_pulls_every_active_peer_on_a_real_worker(
             federation.PeerData(
                 name="a-beat", base_url=a.base_url, client_id=client_id, client_secret=secret
             ),
+            sealing_key=c.sealing_key(),
         )
         for peer in await repo.active_peers(session):
             if peer.name != "a-beat":
@@ -488,6 +587,8 @@ async def test_beat_pulls_every_active_peer_on_a_real_worker(
         "ALLIANCE_LOG_FORMAT": "text",
         "ALLIANCE_OUTBOUND_ALLOW_PRIVATE_HOSTS": "true",
         "ALLIANCE_FEDERATION_PULL_INTERVAL_SECONDS": "1",
+        # The worker's data dir is its own; the key that sealed the peer's secret is c's.
+        "ALLIANCE_FEDERATION_SEALING_KEY_FILE": str(c.settings.federation_sealing_key_file),
     }
     if BROKER_URL and c.settings.database_url.startswith("postgresql"):
         env["ALLIANCE_BROKER_URL"] = BROKER_URL
