@@ -5,32 +5,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from alliance import migrate
 from alliance.blobs import service
 from alliance.blobs.orphans import SWEEP_TASK
 from alliance.blobs.storage import blob_key
-from alliance.config import Settings, load_settings
-from alliance.db import make_engine, make_sessionmaker, unit_of_work
-from alliance.demo import seed
-from alliance.jobs import SENDER_KEY
+from alliance.config import Settings
+from alliance.db import unit_of_work
 from alliance.orgs import repository as orgs_repo
 from tests.alliance.blobs import samples
 from tests.alliance.blobs.test_orphans import backdate
-from tests.conftest import create_fresh_database
+from tests.workers.seeded import seeded_for_worker
 from tests.workers.test_worker import (  # noqa: F401  (worker_env is a fixture)
     PROFILES,
     start_worker,
     stop_worker,
     worker_env,
 )
-from workers.celery_app import QUEUES, CeleryJobSender, make_celery
+from workers.celery_app import make_celery
 
 
 def test_the_sweep_is_scheduled_on_the_periodic_queue(settings: Settings) -> None:
@@ -50,27 +46,8 @@ async def test_a_real_worker_sweeps_orphans_and_keeps_referenced_files(
     worker_env: dict[str, str],  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    url, drop = await create_fresh_database(backend_name, tmp_path)
-    await asyncio.to_thread(migrate.upgrade, url)
-    worker_env["ALLIANCE_DATABASE_URL"] = url
-    if broker == "redis":
-        worker_env["ALLIANCE_BROKER_URL"] = os.environ["ALLIANCE_TEST_BROKER_URL"]
-    for key in list(os.environ):
-        if key.startswith("ALLIANCE_") and not key.startswith("ALLIANCE_TEST_"):
-            monkeypatch.delenv(key)
-    for key, value in worker_env.items():
-        if key.startswith("ALLIANCE_"):
-            monkeypatch.setenv(key, value)
-    settings = load_settings()
-    celery = make_celery(settings)
-    if broker == "redis":
-        with celery.connection_for_write() as conn:
-            for queue in QUEUES:
-                conn.default_channel.queue_purge(queue)
-    engine = make_engine(url)
-    sessions = make_sessionmaker(engine, **{SENDER_KEY: CeleryJobSender(celery)})
-    async with unit_of_work(sessions) as session:
-        await seed(session)
+    world = await seeded_for_worker(broker, backend_name, tmp_path, worker_env, monkeypatch)
+    settings, celery, sessions = world.settings, world.celery, world.sessions
     async with unit_of_work(sessions) as session:
         acme = await orgs_repo.organisation_by_slug(session, "acme-motors")
         assert acme is not None
@@ -102,8 +79,6 @@ async def test_a_real_worker_sweeps_orphans_and_keeps_referenced_files(
             await asyncio.sleep(0.3)
     finally:
         output = stop_worker(proc)
-        await engine.dispose()
-        if drop:
-            await drop()
+        await world.close()
     assert not lost_path.exists(), f"the orphan was not swept; the worker said:\n{output}"
     assert hashlib.sha256(kept_path.read_bytes()).hexdigest() == kept.sha256
