@@ -29,8 +29,9 @@ from alliance.config import normalise_database_url
 from alliance.db import make_engine, make_sessionmaker, unit_of_work
 from alliance.demo import seed
 from alliance.indicators import importing, service
-from alliance.jobs import SENDER_KEY, Job
+from alliance.jobs import SENDER_KEY
 from alliance.orgs import repository as orgs_repo
+from benchmarks._jobs import NoBroker
 from benchmarks.changelog_writes import drop_postgres, scratch_postgres
 
 HEADER = ["type", "value", "platform", "carrier", "country", "working_group", "distribution",
@@ -82,11 +83,6 @@ def write_file(path: Path, rows: int) -> None:
         writer.writerow(HEADER)
         for n in range(rows):
             writer.writerow(row(n, rng))
-
-
-class NoBroker:
-    def send(self, jobs: list[Job]) -> None:
-        pass
 
 
 async def import_file(url: str, path: Path, data_dir: Path, chunk_size: int) -> tuple[float, dict]:

@@ -35,6 +35,7 @@ from alliance.config import load_settings, normalise_database_url
 from alliance.db import make_engine, make_sessionmaker, unit_of_work
 from alliance.demo import seed
 from alliance.orgs import repository as orgs_repo
+from benchmarks._jobs import NoBroker
 from benchmarks.changelog_writes import drop_postgres, scratch_postgres
 
 PAGE = """
@@ -150,10 +151,6 @@ async def time_pages(url: str, data_dir: Path, reader: Any, requests: int) -> li
         ALLIANCE_EMBEDDED_WORKER="false",
     )
     settings = load_settings()
-
-    class NoBroker:
-        def send(self, jobs: list[Any]) -> None:
-            pass
 
     app = create_app(settings, job_sender=NoBroker())
     timings: list[float] = []

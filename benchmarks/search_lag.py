@@ -40,8 +40,9 @@ from alliance.config import IndicatorSettings, normalise_database_url
 from alliance.db import make_engine, make_sessionmaker, unit_of_work
 from alliance.demo import seed
 from alliance.indicators import importing, service
-from alliance.jobs import SENDER_KEY, Job
+from alliance.jobs import SENDER_KEY
 from alliance.orgs import repository as orgs_repo
+from benchmarks._jobs import NoBroker
 from search import indexer
 from search.tantivy_backend import TantivyBackend
 
@@ -219,13 +220,6 @@ async def run(
         f"  lag: p50 {statistics.median(lags):.2f} s  "
         f"p99 {lags[min(len(lags) - 1, int(len(lags) * 0.99))]:.2f} s  max {lags[-1]:.2f} s"
     )
-
-
-class NoBroker:
-    """Jobs queued by a submission (webhooks, scores) are not this benchmark's subject."""
-
-    def send(self, jobs: list[Job]) -> None:
-        pass
 
 
 async def scratch_postgres(base: str) -> tuple[str, str]:

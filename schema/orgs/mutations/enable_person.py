@@ -7,9 +7,7 @@ from strawberry.types import Info
 
 from alliance.orgs import members
 from schema.errors import Conflict, Forbidden, NotFound, ValidationError
-from schema.mutations import run_mutation
-from schema.orgs.mutations.people import MANAGE_PEOPLE, PersonInput, PersonPayload, person_id
-from schema.orgs.types import Person
+from schema.orgs.mutations.people import MANAGE_PEOPLE, PersonInput, PersonPayload, change_person
 from schema.permissions import mutation_field, scopes
 
 EnablePersonResult = Annotated[
@@ -25,10 +23,6 @@ class EnablePerson:
         description=("Let a disabled person sign in again."),
     )
     async def enable_person(self, info: Info, input: PersonInput) -> EnablePersonResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            person = await members.set_person_disabled(
-                session, principal, person_id(input), disabled=False
-            )
-            return PersonPayload(person=Person.from_model(person))
-
-        return await run_mutation(info, work)
+        return await change_person(
+            info, input, lambda s, p, who: members.set_person_disabled(s, p, who, disabled=False)
+        )

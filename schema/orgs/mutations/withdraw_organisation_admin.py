@@ -7,9 +7,7 @@ from strawberry.types import Info
 
 from alliance.orgs import members
 from schema.errors import Conflict, Forbidden, NotFound, ValidationError
-from schema.mutations import run_mutation
-from schema.orgs.mutations.people import MANAGE_PEOPLE, PersonInput, PersonPayload, person_id
-from schema.orgs.types import Person
+from schema.orgs.mutations.people import MANAGE_PEOPLE, PersonInput, PersonPayload, change_person
 from schema.permissions import mutation_field, scopes
 
 WithdrawOrganisationAdminResult = Annotated[
@@ -29,10 +27,8 @@ class WithdrawOrganisationAdmin:
     async def withdraw_organisation_admin(
         self, info: Info, input: PersonInput
     ) -> WithdrawOrganisationAdminResult:
-        async def work(session, principal):  # type: ignore[no-untyped-def]
-            person = await members.set_organisation_admin(
-                session, principal, person_id(input), org_admin=False
-            )
-            return PersonPayload(person=Person.from_model(person))
-
-        return await run_mutation(info, work)
+        return await change_person(
+            info,
+            input,
+            lambda s, p, who: members.set_organisation_admin(s, p, who, org_admin=False),
+        )
