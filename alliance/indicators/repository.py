@@ -647,7 +647,27 @@ async def insert_many(
 def _copy_encoder(column: Any) -> Any:
     """What asyncpg's COPY takes for a column: enums by value, JSON as its text."""
     if isinstance(column.type, JSON):
-        return lambda v: None if v is None else json.dumps(v)
+        return _json_text({})
     if isinstance(column.type, Enum):
         return lambda v: None if v is None else getattr(v, "value", v)
     return lambda v: v
+
+
+def _json_text(seen: dict[tuple[str, ...], str]) -> Any:
+    """JSON text of a column's values, each flat list of strings (tags, brands: repeated from
+    row to row of a file) encoded once per call of :func:`insert_many`."""
+
+    def encode(value: Any) -> str | None:
+        if value is None:
+            return None
+        if type(value) is dict and not value:
+            return "{}"
+        if isinstance(value, list) and all(type(v) is str for v in value):
+            key = tuple(value)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = json.dumps(value)
+            return text
+        return json.dumps(value)
+
+    return encode

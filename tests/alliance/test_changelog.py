@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,60 @@ async def test_concurrent_writers_never_let_a_reader_skip_a_change(
             await drop()
     assert len(committed) == writers * per_writer
     assert seen == committed, "the reader skipped changes that committed behind its cursor"
+
+
+async def test_a_large_batch_of_changes_lands_whole_and_in_order(sessions) -> None:
+    """A bulk import's chunk (over ``_COPY_FROM`` changes; COPY on PostgreSQL) lands every
+    column of every change, in the order recorded, each with its audit entry."""
+    from alliance.audit.models import AuditEntry
+    from alliance.sharing.policy import Visibility
+
+    owner, group = uuid.uuid4(), uuid.uuid4()
+    wide = Visibility(owner, None, Distribution.ALLIANCE, TLP.GREEN)
+    count = changelog._COPY_FROM + 50
+    ids = [uuid.uuid4() for _ in range(count)]
+    async with sessions() as s:
+        audit_before = int(await s.scalar(select(func.count()).select_from(AuditEntry)))
+    async with unit_of_work(sessions) as s:
+        for n, object_id in enumerate(ids):
+            changelog.record_change(
+                s,
+                kind="indicator_assertion",
+                object_id=object_id,
+                version=n + 1,
+                operation=Operation.REVOKE if n % 2 else Operation.CREATE,
+                distribution=Distribution.WORKING_GROUP,
+                tlp=TLP.AMBER,
+                owner_org_id=owner,
+                working_group_id=group if n % 3 else None,
+                previous=wide if n % 2 else None,
+                reason="FALSE_POSITIVE" if n % 2 else None,
+            )
+    async with sessions() as s:
+        rows = list(
+            await s.scalars(
+                select(ChangeLogEntry)
+                .where(ChangeLogEntry.owner_org_id == owner)
+                .order_by(ChangeLogEntry.seq)
+            )
+        )
+        audit_after = int(await s.scalar(select(func.count()).select_from(AuditEntry)))
+    assert [r.object_id for r in rows] == [str(i) for i in ids]
+    for n, r in enumerate(rows):
+        assert (r.kind, r.version, r.operation) == (
+            "indicator_assertion",
+            n + 1,
+            Operation.REVOKE if n % 2 else Operation.CREATE,
+        )
+        assert (r.distribution, r.tlp, r.working_group_id) == (
+            Distribution.WORKING_GROUP,
+            TLP.AMBER,
+            group if n % 3 else None,
+        )
+        assert (r.prev_owner_org_id, r.prev_distribution, r.prev_tlp, r.reason) == (
+            (owner, Distribution.ALLIANCE, TLP.GREEN, "FALSE_POSITIVE")
+            if n % 2
+            else (None, None, None, None)
+        )
+        assert r.occurred_at.tzinfo is not None
+    assert audit_after == audit_before + count
