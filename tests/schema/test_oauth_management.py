@@ -827,9 +827,16 @@ async def test_the_client_list_costs_the_same_statements_for_2_rows_as_for_10(
         )
         counted.append(list(statements))
     few, many = counted
-    assert len(many) == len(few), "\n".join(many)
+
+    def shape(statements: list[str]) -> list[str]:
+        # Client ids are random, so the first two clients may name no working group, and
+        # then no working groups are loaded at all: that statement is left out of the count.
+        return [s for s in statements if "FROM working_groups" not in s]
+
+    assert len(shape(many)) == len(shape(few)), "\n".join(many)
     # The page, its count, the organisations and the working groups: one each.
     assert sum("FROM oauth_clients" in s for s in many) == 2, "\n".join(many)
+    assert sum("FROM working_groups" in s for s in few) <= 1, "\n".join(few)
     assert sum("FROM organisations" in s for s in many) == 1, "\n".join(many)
     assert sum("FROM working_groups" in s for s in many) == 1, "\n".join(many)
 
