@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import JSON, DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -156,3 +157,47 @@ async def commit(session: AsyncSession) -> None:
 
     await session.commit()
     await send_pending_jobs(session)
+
+
+def copy_records(
+    table: Any, rows: Sequence[dict[str, Any]]
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """``rows`` of ``table`` as asyncpg's ``copy_records_to_table`` takes them: the column
+    names and one tuple per row, each enum as the column stores it (its name or, where the
+    column is declared with ``values_callable``, its value) and JSON as its text."""
+    columns = list(rows[0])
+    encoders = [_copy_encoder(table.c[name]) for name in columns]
+    records = [
+        tuple(encode(row[name]) for name, encode in zip(columns, encoders, strict=True))
+        for row in rows
+    ]
+    return columns, records
+
+
+def _copy_encoder(column: Any) -> Any:
+    if isinstance(column.type, JSON):
+        return _json_text({})
+    if isinstance(column.type, Enum) and column.type.enum_class is not None:
+        stored = dict(zip(column.type.enum_class, column.type.enums, strict=True))
+        return lambda v: None if v is None else stored.get(v, v)
+    return lambda v: v
+
+
+def _json_text(seen: dict[tuple[str, ...], str]) -> Any:
+    """JSON text of a column's values, each flat list of strings (tags, brands: repeated from
+    row to row of a file) encoded once per call of :func:`copy_records`."""
+
+    def encode(value: Any) -> str | None:
+        if value is None:
+            return None
+        if type(value) is dict and not value:
+            return "{}"
+        if isinstance(value, list) and all(type(v) is str for v in value):
+            key = tuple(value)
+            text = seen.get(key)
+            if text is None:
+                text = seen[key] = json.dumps(value)
+            return text
+        return json.dumps(value)
+
+    return encode

@@ -9,7 +9,6 @@ by itself. The lock is held only from the change-log insert to the commit.
 
 from __future__ import annotations
 
-import enum
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sqlalchemy.util import await_only
 from alliance.audit import service as audit
 from alliance.changelog import repository as repo
 from alliance.changelog.models import SEAT_ENDED, ChangeLogEntry, Operation
-from alliance.db import AllianceSession, utcnow
+from alliance.db import AllianceSession, copy_records, utcnow
 from alliance.observability.context import current_actor, current_request_id
 from alliance.sharing import TLP, Distribution
 from alliance.sharing.policy import FeedView, Viewer, Visibility, feed_view, narrows
@@ -146,11 +145,7 @@ def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     if connection.dialect.driver != "asyncpg" or len(rows) < _COPY_FROM:
         session.execute(insert(ChangeLogEntry), rows)
         return
-    columns = list(rows[0])
-    # Enum columns hold the member's name (SQLAlchemy's non-native enums); seq from its default.
-    records = [
-        tuple(v.name if isinstance(v, enum.Enum) else v for v in row.values()) for row in rows
-    ]
+    columns, records = copy_records(ChangeLogEntry.__table__, rows)  # seq from its default
     driver = connection.connection.driver_connection
     await_only(
         driver.copy_records_to_table(  # type: ignore[union-attr]

@@ -11,9 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     ColumnElement,
-    Enum,
     Select,
     String,
     and_,
@@ -29,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from alliance.db import copy_records
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.models import (
     AllowlistEntry,
@@ -631,43 +630,8 @@ async def insert_many(
     if connection.dialect.name != "postgresql":
         await session.execute(insert(model), list(rows))
         return
-    table = model.__table__
-    columns = list(rows[0])
-    encoders = [_copy_encoder(table.c[name]) for name in columns]
-    records = [
-        tuple(encode(row[name]) for name, encode in zip(columns, encoders, strict=True))
-        for row in rows
-    ]
+    columns, records = copy_records(model.__table__, rows)
     raw = await connection.get_raw_connection()
     await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, columns=columns, records=records
+        model.__table__.name, columns=columns, records=records
     )
-
-
-def _copy_encoder(column: Any) -> Any:
-    """What asyncpg's COPY takes for a column: enums by value, JSON as its text."""
-    if isinstance(column.type, JSON):
-        return _json_text({})
-    if isinstance(column.type, Enum):
-        return lambda v: None if v is None else getattr(v, "value", v)
-    return lambda v: v
-
-
-def _json_text(seen: dict[tuple[str, ...], str]) -> Any:
-    """JSON text of a column's values, each flat list of strings (tags, brands: repeated from
-    row to row of a file) encoded once per call of :func:`insert_many`."""
-
-    def encode(value: Any) -> str | None:
-        if value is None:
-            return None
-        if type(value) is dict and not value:
-            return "{}"
-        if isinstance(value, list) and all(type(v) is str for v in value):
-            key = tuple(value)
-            text = seen.get(key)
-            if text is None:
-                text = seen[key] = json.dumps(value)
-            return text
-        return json.dumps(value)
-
-    return encode
