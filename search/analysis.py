@@ -56,6 +56,21 @@ def _ascii_skeleton_table() -> dict[int, str]:
     return {c: skeleton(chr(c)) for c in range(128)}
 
 
+@cache
+def _ascii_replacements() -> tuple[tuple[str, str], ...]:
+    """The few ASCII characters whose skeleton differs from the lowercased character (``m``
+    is ``rn``, ``1`` and ``|`` are ``l``, …). No replacement holds another such character, so
+    replacing them one after another is the table's translation; a handful of ``str.replace``
+    calls cost less than ``str.translate`` through a dict, character by character."""
+    table = _ascii_skeleton_table()
+    pairs = tuple(
+        (chr(c), out) for c, out in table.items() if out != chr(c) and chr(c) == chr(c).lower()
+    )
+    keys = {c for c, _ in pairs}
+    assert not any(keys & set(out) for _, out in pairs), "replacements must not chain"
+    return pairs
+
+
 @lru_cache(maxsize=65536)
 def _prototype(char: str) -> str:
     # One character of UTS #39's skeleton (what ``skeleton`` does per character), cached.
@@ -64,9 +79,13 @@ def _prototype(char: str) -> str:
 
 def skeleton_text(text: str) -> str:
     """The confusable skeleton of the case-folded text: ``skeleton(fold_case(text))``, with
-    ASCII through a table (the common case) and other characters through a cache."""
+    ASCII by a few replacements (the common case) and other characters through a cache."""
     if text.isascii():
-        return text.lower().translate(_ascii_skeleton_table())
+        text = text.lower()
+        for char, out in _ascii_replacements():
+            if char in text:
+                text = text.replace(char, out)
+        return text
     decomposed = unicodedata.normalize("NFD", fold_case(text))
     return unicodedata.normalize("NFD", "".join(map(_prototype, decomposed)))
 

@@ -83,18 +83,20 @@ def build_schema() -> tantivy.Schema:
     query, a hit or a facet reads it: a hit's object id is its ``id`` less the kind, the
     version is read as a column, and ``updated_at`` is filtered and sorted, never shown."""
     b = tantivy.SchemaBuilder()
-    b.add_text_field("id", stored=True, tokenizer_name="raw")
-    b.add_text_field("state", tokenizer_name="raw")
+    b.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    b.add_text_field("state", tokenizer_name="raw", index_option="basic")
     for name in KEYWORD_FIELDS:
         # Columns (fast fields) only where facets count; filters use the inverted index.
         fast = name in {f.value for f in FacetName}
-        b.add_text_field(name, stored=name == "kind", fast=fast, tokenizer_name="raw")
+        b.add_text_field(
+            name, stored=name == "kind", fast=fast, tokenizer_name="raw", index_option="basic"
+        )
     b.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
     b.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
     b.add_text_field("keywords", tokenizer_name=TEXT_ANALYZER)
     b.add_text_field("skeleton", tokenizer_name=WORDS_ANALYZER)
     b.add_text_field("cjk", tokenizer_name="whitespace")
-    b.add_text_field("words", tokenizer_name=WORDS_ANALYZER)
+    b.add_text_field("words", tokenizer_name=WORDS_ANALYZER, index_option="basic")
     b.add_unsigned_field("version", fast=True)
     b.add_date_field("updated_at", indexed=True, fast=True)
     return b.build()
@@ -147,13 +149,14 @@ def _uuid_text(value: uuid.UUID) -> str:
     return str(value)
 
 
-def to_tantivy(action: Upsert) -> tantivy.Document:
-    """The engine's document for ``action``. On the path of every indexed document, so
-    written for speed: one bound ``add_text``, enums and repeated ids not converted anew."""
+def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
+    """The engine's document for ``action`` (whose id the caller may have made already).
+    On the path of every indexed document, so written for speed: one bound ``add_text``,
+    enums and repeated ids not converted anew."""
     doc = action.document
     out = tantivy.Document()
     add = out.add_text
-    add("id", doc.doc_id)
+    add("id", doc_id or doc.doc_id)
     add("kind", doc.kind)
     if doc.type:
         add("type", doc.type)
@@ -622,20 +625,19 @@ class TantivyRebuild:
                 num_threads=self.backend.writer_threads,
             )
         applied = stale = 0
+        versions, writer = self._versions, self._writer
+        add = writer.add_document
         for action in actions:
-            key = action.document.doc_id if isinstance(action, Upsert) else action.doc_id
-            known = self._versions.get(key)
-            if known is not None and known >= action.version:
-                stale += 1
-                continue
+            upsert = isinstance(action, Upsert)
+            key = action.document.doc_id if upsert else action.doc_id
+            known = versions.get(key)
             if known is not None:
-                self._writer.delete_documents_by_term("id", key)
-            self._versions[key] = action.version
-            self._writer.add_document(
-                to_tantivy(action)
-                if isinstance(action, Upsert)
-                else _tombstone(key, action.version)
-            )
+                if known >= action.version:
+                    stale += 1
+                    continue
+                writer.delete_documents_by_term("id", key)
+            versions[key] = action.version
+            add(to_tantivy(action, key) if upsert else _tombstone(key, action.version))
             applied += 1
         return BulkOutcome(applied, stale)
 
@@ -700,7 +702,7 @@ def _bulk(
             if key in existing:
                 writer.delete_documents_by_term("id", key)
             if isinstance(action, Upsert):
-                writer.add_document(to_tantivy(action))
+                writer.add_document(to_tantivy(action, key))
             else:
                 writer.add_document(_tombstone(key, action.version))
         writer.commit()
