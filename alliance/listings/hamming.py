@@ -57,7 +57,7 @@ class _ChunkIndex:
     ``offsets[c * (2**width + 1) + value]`` (already shifted by ``c * n``), so the buckets
     of all chunks' probes are gathered in a handful of vectorised steps."""
 
-    __slots__ = ("offsets", "rows", "stride")
+    __slots__ = ("ends", "offsets", "rows", "stride")
 
     def __init__(self, chunk_values: list[NDArray[np.uint32]], width: int) -> None:
         n = len(chunk_values[0]) if chunk_values else 0
@@ -71,18 +71,21 @@ class _ChunkIndex:
             table = self.offsets[c * self.stride : (c + 1) * self.stride]
             np.cumsum(np.bincount(values, minlength=1 << width), out=table[1:])
             table += c * n
+        # Where each bucket ends: the next one's start (one array read per probe, not two).
+        self.ends = self.offsets[1:]
 
     def gather(self, probes: NDArray[np.int64]) -> NDArray[np.uint32]:
         """The rows in the buckets of ``probes`` (places in ``offsets``: chunk ``c``'s value
         plus ``c * stride``), repeats included."""
-        starts = self.offsets[probes]
-        lengths = self.offsets[probes + 1] - starts
-        total = int(lengths.sum())
+        ends = self.ends[probes]
+        lengths = ends - self.offsets[probes]
+        through = np.cumsum(lengths)
+        total = int(through[-1]) if through.size else 0
         if not total:
             return np.zeros(0, dtype=np.uint32)
-        # The n-th row gathered is at its bucket's start plus its place within the bucket.
-        before = np.cumsum(lengths) - lengths
-        return self.rows[np.repeat(starts - before, lengths) + np.arange(total)]
+        # The n-th row gathered is at its bucket's start plus its place within the bucket:
+        # start - (rows gathered before the bucket) = end - (rows gathered through it).
+        return self.rows[np.repeat(ends - through, lengths) + np.arange(total)]
 
 
 class HammingIndex:
@@ -109,6 +112,7 @@ class HammingIndex:
         self._words = bits // WORD_BITS
         self._masks = self._flip_masks(chunk_bits, self.chunk_radius)
         self._hashes: NDArray[np.uint64] = np.zeros((0, self._words), dtype=np.uint64)
+        self._flat: NDArray[np.uint64] | None = None
         self._keys: list[Hashable] = []
         self._alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self._row_of: dict[Hashable, int] = {}  # the live rows
@@ -144,6 +148,8 @@ class HammingIndex:
     def _load(self, keys: list[Hashable], hashes: Iterable[NDArray[np.uint64]]) -> None:
         matrix = np.array(list(hashes), dtype=np.uint64).reshape(len(keys), self._words)
         self._hashes = matrix
+        # One-word hashes (pHash) also as a flat array: compared without a per-row sum.
+        self._flat = np.ascontiguousarray(matrix[:, 0]) if self._words == 1 else None
         self._keys = keys
         self._alive = np.ones(len(keys), dtype=bool)
         self._row_of = {key: row for row, key in enumerate(keys)}
@@ -196,17 +202,35 @@ class HammingIndex:
 
     def search(self, value: str | NDArray[np.uint64], radius: int | None = None) -> list[Hit]:
         """Every stored hash within ``radius`` (at most the index's) of ``value``, nearest first."""
-        query = self._as_words(value)
+        whole: int | None = None
+        if isinstance(value, str):
+            # parse_hex's checks, keeping the hash as one integer for the chunk values too.
+            if len(value) != self.bits // 4:
+                raise ValueError(
+                    f"a {self.bits}-bit hash has {self.bits // 4} hex digits, not {len(value)}"
+                )
+            try:
+                raw = bytes.fromhex(value)
+            except ValueError as exc:
+                raise ValueError("not a hexadecimal hash") from exc
+            query = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
+            if len(raw) == self.bits // 8:
+                whole = int.from_bytes(raw, "big")
+        else:
+            query = self._as_words(value)
         limit = self.radius if radius is None else min(radius, self.radius)
         hits: list[Hit] = []
         if self._index is not None and len(self._keys):
             # Candidates come with repeats and removed rows: comparing them all costs less
             # than sorting them out first, and only the few close ones are sorted out after.
-            candidates = self._candidates(query)
+            candidates = self._candidates(query, whole)
             if candidates.size:
-                distances = np.bitwise_count(self._hashes[candidates] ^ query).sum(axis=1)
-                close = distances <= limit
-                if close.any():
+                if self._flat is not None and query.shape == (1,):
+                    distances = np.bitwise_count(self._flat[candidates] ^ query[0])
+                else:
+                    distances = np.bitwise_count(self._hashes[candidates] ^ query).sum(axis=1)
+                close = np.flatnonzero(distances <= limit)
+                if close.size:
                     rows, near = candidates[close].tolist(), distances[close].tolist()
                     found = dict(zip(rows, near, strict=True))
                     for row in sorted(found):
@@ -223,11 +247,14 @@ class HammingIndex:
         hits.sort(key=lambda h: h.distance)
         return hits
 
-    def _candidates(self, query: NDArray[np.uint64]) -> NDArray[np.uint32]:
-        """The rows sharing a chunk within the chunk radius with ``query``: repeats and
-        removed rows included."""
+    def _candidates(
+        self, query: NDArray[np.uint64], whole: int | None = None
+    ) -> NDArray[np.uint32]:
+        """The rows sharing a chunk within the chunk radius with ``query`` (``whole``: the
+        same as one integer, when known): repeats and removed rows included."""
         assert self._index is not None
-        whole = int.from_bytes(query.astype(">u8").tobytes(), "big")
+        if whole is None:
+            whole = int.from_bytes(query.astype(">u8").tobytes(), "big")
         mask = (1 << self.chunk_bits) - 1
         values = np.array([(whole >> shift) & mask for shift in self._shifts], dtype=np.int64)
         return self._index.gather(((values[:, None] ^ self._masks) + self._bases).ravel())

@@ -192,11 +192,16 @@ class KeywordMatcher:
             return self._search_boundaries(folded)
         words = folded.words
         patterns, lengths = self._patterns, self._lengths
+        # The text's words that start a pattern, in one pass in C: most texts have few or
+        # none, and only their places are looked at.
+        starters = lengths.keys() & words
+        if not starters:
+            return []
         found: list[tuple[str, set[Hashable], int, int]] = []
         for start, word in enumerate(words):
-            counts = lengths.get(word)
-            if counts is None:
+            if word not in starters:
                 continue
+            counts = lengths[word]
             for n in sorted(counts) if len(counts) > 1 else counts:
                 if n == 1:
                     pattern = word

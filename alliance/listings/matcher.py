@@ -164,6 +164,25 @@ class Link:
 # --- the matcher -------------------------------------------------------------------------------
 
 
+class _Sight:
+    """``can_see`` for one viewer over one check: entries share a few visibilities, so each
+    distinct one is decided once."""
+
+    __slots__ = ("known", "viewer")
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+        # id(visibility) -> (visibility, decision): by identity, which spares hashing the
+        # ids a visibility holds; keeping the object keeps its id from being reused meanwhile.
+        self.known: dict[int, tuple[Visibility, bool]] = {}
+
+    def __call__(self, visibility: Visibility) -> bool:
+        known = self.known.get(id(visibility))
+        if known is None:
+            known = self.known[id(visibility)] = (visibility, can_see(self.viewer, visibility))
+        return known[1]
+
+
 class _ValueIndex:
     """Objects (indicators, allowlist entries) under (type, key, value) and image hashes."""
 
@@ -385,9 +404,10 @@ class Matcher:
             if listing.title or listing.description
             else None
         )
-        matches = self._rule_matches(viewer, listing, folded, at)
-        allowed = self._allowlist_matches(viewer, listing, keyed)
-        indicator_hits = self._indicator_matches(viewer, listing, keyed, folded, at)
+        sees = _Sight(viewer)
+        matches = self._rule_matches(sees, listing, folded, at)
+        allowed = self._allowlist_matches(sees, listing, keyed)
+        indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at)
         if allowed:
             images_only = all(m.field in HASH_TYPES.values() for m in allowed)
             overridden = [
@@ -414,7 +434,7 @@ class Matcher:
         return found
 
     def _rule_matches(
-        self, viewer: Viewer, listing: Listing, folded: FoldedText | None, at: datetime
+        self, sees: _Sight, listing: Listing, folded: FoldedText | None, at: datetime
     ) -> list[Match]:
         category = self.category_of(listing)
         candidates: frozenset[uuid.UUID] | set[uuid.UUID] = self._candidate_rules(category)
@@ -440,7 +460,7 @@ class Matcher:
         out: list[Match] = []
         for rule_id in candidates:
             entry = self.rules.get(rule_id)
-            if entry is None or not can_see(viewer, entry.visibility):
+            if entry is None or not sees(entry.visibility):
                 continue
             places = found_terms.get(rule_id)
             terms = (
@@ -453,9 +473,7 @@ class Matcher:
                 out.append(match)
         return out
 
-    def _allowlist_matches(
-        self, viewer: Viewer, listing: Listing, keyed: list[Probe]
-    ) -> list[Match]:
+    def _allowlist_matches(self, sees: _Sight, listing: Listing, keyed: list[Probe]) -> list[Match]:
         if not self.allowlist:
             return []
         hits: dict[uuid.UUID, tuple[str, str, int | None]] = {}
@@ -470,7 +488,7 @@ class Matcher:
         out = []
         for entry_id, (field_name, text, distance) in hits.items():
             entry = self.allowlist.get(entry_id)
-            if entry is None or not can_see(viewer, entry.visibility):
+            if entry is None or not sees(entry.visibility):
                 continue
             out.append(
                 Match(
@@ -487,7 +505,7 @@ class Matcher:
 
     def _indicator_matches(
         self,
-        viewer: Viewer,
+        sees: _Sight,
         listing: Listing,
         keyed: list[Probe],
         folded: FoldedText | None,
@@ -523,11 +541,11 @@ class Matcher:
                 entry = self.assertions[assertion_id]
                 if entry.valid_until is not None and entry.valid_until <= at:
                     continue
-                if can_see(viewer, entry.visibility) and (best is None or entry.score > best.score):
+                if sees(entry.visibility) and (best is None or entry.score > best.score):
                     best = entry
             if best is None:
                 continue
-            links = self._visible_links(viewer, best.indicator_id)
+            links = self._visible_links(sees, best.indicator_id)
             outcome = _indicator_outcome(best.score)
             if links and outcome == Verdict.ALLOW:
                 outcome = Verdict.REVIEW
@@ -551,12 +569,12 @@ class Matcher:
             )
         return out
 
-    def _visible_links(self, viewer: Viewer, indicator_id: uuid.UUID) -> tuple[str, ...]:
+    def _visible_links(self, sees: _Sight, indicator_id: uuid.UUID) -> tuple[str, ...]:
         """The seller network around an indicator (two links deep: networks are stored as
         stars), as far as the viewer sees both ends of each link."""
         start = [a for a in self._assertions_of.get(indicator_id, ()) if a in self.assertions]
         seen = {indicator_id}
-        frontier = [a for a in start if can_see(viewer, self.assertions[a].visibility)]
+        frontier = [a for a in start if sees(self.assertions[a].visibility)]
         out: list[str] = []
         for _depth in range(NETWORK_DEPTH):
             following: list[uuid.UUID] = []
@@ -565,7 +583,7 @@ class Matcher:
                     other = self.assertions.get(link.other)
                     if other is None or other.indicator_id in seen:
                         continue
-                    if not can_see(viewer, other.visibility):
+                    if not sees(other.visibility):
                         continue
                     seen.add(other.indicator_id)
                     following.append(other.id)
