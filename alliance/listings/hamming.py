@@ -202,22 +202,9 @@ class HammingIndex:
 
     def search(self, value: str | NDArray[np.uint64], radius: int | None = None) -> list[Hit]:
         """Every stored hash within ``radius`` (at most the index's) of ``value``, nearest first."""
-        whole: int | None = None
-        if isinstance(value, str):
-            # parse_hex's checks, keeping the hash as one integer for the chunk values too.
-            if len(value) != self.bits // 4:
-                raise ValueError(
-                    f"a {self.bits}-bit hash has {self.bits // 4} hex digits, not {len(value)}"
-                )
-            try:
-                raw = bytes.fromhex(value)
-            except ValueError as exc:
-                raise ValueError("not a hexadecimal hash") from exc
-            query = np.frombuffer(raw, dtype=">u8").astype(np.uint64)
-            if len(raw) == self.bits // 8:
-                whole = int.from_bytes(raw, "big")
-        else:
-            query = self._as_words(value)
+        query = self._as_words(value)
+        # Validated above; as one integer it also gives the chunk values without a round trip.
+        whole = int(value, 16) if isinstance(value, str) else None
         limit = self.radius if radius is None else min(radius, self.radius)
         hits: list[Hit] = []
         if self._index is not None and len(self._keys):
