@@ -62,7 +62,8 @@ def document_id(kind: str, object_id: str) -> str:
 
 
 def split_document_id(doc_id: str) -> tuple[str, str]:
-    kind, _, object_id = doc_id.rpartition(":")
+    # Kinds never hold a colon; an object id may.
+    kind, _, object_id = doc_id.partition(":")
     return kind, object_id
 
 

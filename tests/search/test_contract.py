@@ -151,6 +151,25 @@ async def test_update_times_in_any_offset_filter_as_the_same_instant(
     assert set(await found(search_backend, "watch", filters=window)) == {"utc", "east"}
 
 
+async def test_update_time_bounds_exclude_the_bound_itself_to_the_millisecond(
+    search_backend: SearchBackend,
+) -> None:
+    ms = timedelta(milliseconds=1)
+    await search_backend.bulk(
+        [
+            Upsert(doc("before", "Fake watch", updated_at=T0 - ms), 1),
+            Upsert(doc("at", "Fake watch", updated_at=T0), 1),
+            Upsert(doc("after", "Fake watch", updated_at=T0 + ms), 1),
+        ]
+    )
+    after = SearchFilters(updated_after=T0)
+    before = SearchFilters(updated_before=T0)
+    assert set(await found(search_backend, "watch", filters=after)) == {"after"}
+    assert set(await found(search_backend, "watch", filters=before)) == {"before"}
+    # Without a text query, hits come newest first.
+    assert await found(search_backend, "", visibility=MEMBER) == ["after", "at", "before"]
+
+
 # --- visibility -------------------------------------------------------------------------------
 
 
