@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import threading
 import unicodedata
@@ -30,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import tantivy
 from tantivy import Filter as TFilter
@@ -61,11 +63,18 @@ from search.query import (
     Upsert,
 )
 
-# Whole-value fields of their own: each is a facet, counted from its column.
-KEYWORD_FIELDS = ("kind", "type", "status", "brands", "working_group_id", "tlp")
-# Whole values that are only ever filtered on share one field, each value marked by its
-# field's prefix (``o:<uuid>``): one value to add per document instead of three.
-TAGGED_FIELDS = {"language": "l:", "owner_org_id": "o:", "distribution": "d:"}
+# Whole values, each in a field and a column of its own: facets of many values.
+KEYWORD_FIELDS = ("brands", "working_group_id")
+# Whole values of few distinct values share one field, each token marked by its field's
+# prefix (``k:guide``, ``o:<uuid>``): a document adds two values where it would add seven.
+# ``facets`` is also a column, whose tokens are counted as the facets of those fields.
+FACET_PREFIXES = {"kind": "k:", "type": "t:", "status": "s:", "tlp": "p:"}
+TAG_PREFIXES = {"language": "l:", "owner_org_id": "o:", "distribution": "d:"}
+PREFIXES = FACET_PREFIXES | TAG_PREFIXES
+# Enough buckets for every distinct kind, type, status and TLP; if ever there were more,
+# the total is counted apart (see ``search_sync``).
+FACET_BUCKETS = 10_000
+_WHITESPACE_OR_PERCENT = re.compile(r"[\s%]")
 TEXT_ANALYZER = "alliance_text"
 WORDS_ANALYZER = "alliance_words"
 POINTER = "current"
@@ -82,6 +91,7 @@ def build_schema() -> tantivy.Schema:
     b.add_text_field("state", tokenizer_name="raw", index_option="basic")
     for name in KEYWORD_FIELDS:
         b.add_text_field(name, fast=True, tokenizer_name="raw", index_option="basic")
+    b.add_text_field("facets", fast=True, tokenizer_name="whitespace", index_option="basic")
     b.add_text_field("tags", tokenizer_name="whitespace", index_option="basic")
     b.add_text_field("title", stored=True, tokenizer_name=TEXT_ANALYZER)
     b.add_text_field("body", stored=True, tokenizer_name=TEXT_ANALYZER)
@@ -151,23 +161,23 @@ def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
     out = tantivy.Document()
     add = out.add_text
     add("id", doc_id or doc.doc_id)
-    add("kind", doc.kind)
+    # Kinds, statuses and string enums (their values) hold no whitespace; types may.
+    facets = f"k:{doc.kind} p:{doc.tlp}"
     if doc.type:
-        add("type", doc.type)
+        facets = f"{facets} t:{_token(doc.type)}"
     if doc.status:
-        add("status", doc.status)
-    for brand in doc.brands:
-        add("brands", brand)
-    # String enums are their values.
-    add("tlp", doc.tlp)
-    if doc.working_group_id is not None:
-        add("working_group_id", _uuid_text(doc.working_group_id))
+        facets = f"{facets} s:{doc.status}"
+    add("facets", facets)
     tags = f"d:{doc.distribution}"
     if doc.owner_org_id is not None:
         tags = f"{tags} o:{_uuid_text(doc.owner_org_id)}"
     if doc.language:
-        tags = f"{tags} l:{doc.language}"
+        tags = f"{tags} l:{_token(doc.language)}"
     add("tags", tags)
+    for brand in doc.brands:
+        add("brands", brand)
+    if doc.working_group_id is not None:
+        add("working_group_id", _uuid_text(doc.working_group_id))
     title, body = doc.title, doc.body
     add("title", title)
     if body:
@@ -195,6 +205,26 @@ def _micros(moment: datetime) -> int:
     if moment.tzinfo is None:
         moment = moment.astimezone(UTC)
     return (moment - _EPOCH) // _MICROSECOND
+
+
+class _Tokens(dict[str, str]):
+    """A value as one token of a whitespace-split field: percent-encoded if it holds
+    whitespace or a percent sign (so decoding is unambiguous), else as it is. Types and
+    languages repeat, so each is looked at once."""
+
+    def __missing__(self, value: str) -> str:
+        if len(self) >= 65_536:
+            self.clear()
+        token = quote(value, safe="") if _WHITESPACE_OR_PERCENT.search(value) else value
+        self[value] = token
+        return token
+
+
+_token = _Tokens().__getitem__
+
+
+def _untoken(token: str) -> str:
+    return unquote(token) if "%" in token else token
 
 
 def _tombstone(doc_id: str, version: int) -> tantivy.Document:
@@ -226,9 +256,10 @@ def _terms(field: str, values: list[str]) -> Query:
     queries, which intersects with the text query by skipping; many as a term set."""
     if not values:
         return Query.empty_query()
-    prefix = TAGGED_FIELDS.get(field)
+    prefix = PREFIXES.get(field)
     if prefix is not None:
-        field, values = "tags", [prefix + v for v in values]
+        shared = "facets" if field in FACET_PREFIXES else "tags"
+        field, values = shared, [prefix + _token(v) for v in values]
     if len(values) > 16:
         return Query.term_set_query(SCHEMA, field, values)
     return _any([Query.term_query(SCHEMA, field, v) for v in values])
@@ -398,8 +429,31 @@ def filters_query(query: SearchQuery) -> list[Query]:
 
 
 FACET_AGGREGATIONS = {
-    facet.value: {"terms": {"field": facet.value, "size": FACET_SIZE}} for facet in FacetName
+    "facets": {"terms": {"field": "facets", "size": FACET_BUCKETS}},
+    **{name: {"terms": {"field": name, "size": FACET_SIZE}} for name in KEYWORD_FIELDS},
 }
+
+
+def _facet_counts(raw: dict[str, Any]) -> tuple[dict[FacetName, list[FacetCount]], int | None]:
+    """The facets from the engine's aggregations, and the total (every document has one
+    kind) unless some buckets of ``facets`` were left out."""
+    by_field: dict[str, list[FacetCount]] = {name: [] for name in PREFIXES}
+    field_of = {prefix: name for name, prefix in FACET_PREFIXES.items()}
+    shared = raw.get("facets", {})
+    for bucket in shared.get("buckets", []):
+        key = str(bucket["key"])
+        by_field[field_of[key[:2]]].append(FacetCount(_untoken(key[2:]), int(bucket["doc_count"])))
+    facets: dict[FacetName, list[FacetCount]] = {}
+    for facet in FacetName:
+        if facet.value in FACET_PREFIXES:
+            counts = sorted(by_field[facet.value], key=lambda c: (-c.count, c.value))
+        else:
+            buckets = raw.get(facet.value, {}).get("buckets", [])
+            counts = [FacetCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
+        facets[facet] = counts[:FACET_SIZE]
+    complete = not shared.get("sum_other_doc_count")
+    total = sum(c.count for c in by_field["kind"]) if complete else None
+    return facets, total
 
 
 # The deepest page a cursor may reach: the engine allocates offset + limit slots, so a forged
@@ -547,13 +601,9 @@ class TantivyBackend:
         facets: dict[FacetName, list[FacetCount]] = {}
         total = int(result.count or 0)
         if aggregated is not None:
-            raw = aggregated.result()
-            for facet in FacetName:
-                buckets = raw.get(facet.value, {}).get("buckets", [])
-                facets[facet] = [FacetCount(str(b["key"]), int(b["doc_count"])) for b in buckets]
-            kinds = raw.get(FacetName.KIND.value, {})
-            total = sum(int(b["doc_count"]) for b in kinds.get("buckets", [])) + int(
-                kinds.get("sum_other_doc_count", 0)
+            facets, counted = _facet_counts(aggregated.result())
+            total = (
+                counted if counted is not None else int(searcher.search(engine_query, 1).count or 0)
             )
         more = len(result.hits) > query.limit and offset + query.limit <= MAX_OFFSET
         return SearchResult(

@@ -259,6 +259,49 @@ async def test_pages_stay_full_when_most_documents_are_invisible(
         assert {f.value: f.count for f in facets[FacetName.KIND]} == {"indicator.assertion": 50}
 
 
+async def test_whole_values_with_spaces_and_percent_signs_filter_and_count_as_given(
+    search_backend: SearchBackend,
+) -> None:
+    await search_backend.bulk(
+        [
+            Upsert(doc("a", "Fake parts", type="automotive parts", language="en"), 1),
+            Upsert(doc("b", "Fake parts", type="100% cotton", language="x y"), 1),
+            Upsert(doc("c", "Fake parts", type="100%25 cotton", language="x%20y"), 1),
+        ]
+    )
+
+    async def hits(**kw: Any) -> set[str]:
+        return set(await found(search_backend, "parts", filters=SearchFilters(**kw)))
+
+    assert await hits(types=("automotive parts",)) == {"a"}
+    assert await hits(types=("automotive",)) == set()
+    assert await hits(types=("100% cotton",)) == {"b"}
+    assert await hits(types=("100%25 cotton",)) == {"c"}
+    assert await hits(languages=("x y",)) == {"b"}
+    assert await hits(languages=("x%20y",)) == {"c"}
+    result = await search_backend.search(SearchQuery("parts", MEMBER))
+    assert {f.value: f.count for f in result.facets[FacetName.TYPE]} == {
+        "automotive parts": 1,
+        "100% cotton": 1,
+        "100%25 cotton": 1,
+    }
+    assert result.total == 3
+
+
+async def test_facets_are_most_frequent_first(search_backend: SearchBackend) -> None:
+    statuses = ["ACTIVE"] * 3 + ["DISPUTED"] * 2 + ["REVOKED"]
+    await search_backend.bulk(
+        [Upsert(doc(f"s{i}", "Fake parts", status=s), 1) for i, s in enumerate(statuses)]
+    )
+    result = await search_backend.search(SearchQuery("parts", MEMBER))
+    assert [(f.value, f.count) for f in result.facets[FacetName.STATUS]] == [
+        ("ACTIVE", 3),
+        ("DISPUTED", 2),
+        ("REVOKED", 1),
+    ]
+    assert [(f.value, f.count) for f in result.facets[FacetName.TLP]] == [("GREEN", 6)]
+
+
 async def test_browsing_without_text_is_newest_first(search_backend: SearchBackend) -> None:
     await search_backend.bulk(
         [Upsert(doc(f"n{i}", f"Item {i}", updated_at=T0 + timedelta(days=i)), 1) for i in range(5)]
