@@ -63,16 +63,22 @@ from search.query import (
     Upsert,
 )
 
-# Whole values, each in a field and a column of its own: facets of many values.
-KEYWORD_FIELDS = ("brands", "working_group_id")
+# Whole values in a field and a column of their own: brands, a facet of many values.
+KEYWORD_FIELDS = ("brands",)
 # Whole values of few distinct values share one field, each token marked by its field's
-# prefix (``k:guide``, ``o:<uuid>``): a document adds two values where it would add seven.
+# prefix (``k:guide``, ``o:<uuid>``): a document adds two values where it would add eight.
 # ``facets`` is also a column, whose tokens are counted as the facets of those fields.
-FACET_PREFIXES = {"kind": "k:", "type": "t:", "status": "s:", "tlp": "p:"}
+FACET_PREFIXES = {
+    "kind": "k:",
+    "type": "t:",
+    "status": "s:",
+    "tlp": "p:",
+    "working_group_id": "w:",
+}
 TAG_PREFIXES = {"language": "l:", "owner_org_id": "o:", "distribution": "d:"}
 PREFIXES = FACET_PREFIXES | TAG_PREFIXES
-# Enough buckets for every distinct kind, type, status and TLP; if ever there were more,
-# the total is counted apart (see ``search_sync``).
+# Enough buckets for every distinct kind, type, status, TLP and working group; if ever
+# there were more, the total is counted apart (see ``search_sync``).
 FACET_BUCKETS = 10_000
 _WHITESPACE_OR_PERCENT = re.compile(r"[\s%]")
 TEXT_ANALYZER = "alliance_text"
@@ -167,6 +173,8 @@ def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
         facets = f"{facets} t:{_token(doc.type)}"
     if doc.status:
         facets = f"{facets} s:{doc.status}"
+    if doc.working_group_id is not None:
+        facets = f"{facets} w:{_uuid_text(doc.working_group_id)}"
     add("facets", facets)
     tags = f"d:{doc.distribution}"
     if doc.owner_org_id is not None:
@@ -176,8 +184,6 @@ def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
     add("tags", tags)
     for brand in doc.brands:
         add("brands", brand)
-    if doc.working_group_id is not None:
-        add("working_group_id", _uuid_text(doc.working_group_id))
     title, body = doc.title, doc.body
     add("title", title)
     if body:
