@@ -153,10 +153,16 @@ def _open_index(path: Path) -> tantivy.Index:
     return index
 
 
-@lru_cache(maxsize=8192)
-def _uuid_text(value: uuid.UUID) -> str:
+class _UuidTexts(dict[uuid.UUID, str]):
     # Owners and working groups repeat across documents; ``str(UUID)`` is slow Python.
-    return str(value)
+    def __missing__(self, value: uuid.UUID) -> str:
+        if len(self) >= 65_536:
+            self.clear()
+        text = self[value] = str(value)
+        return text
+
+
+_uuid_text = _UuidTexts().__getitem__
 
 
 def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
