@@ -153,16 +153,23 @@ def _open_index(path: Path) -> tantivy.Index:
     return index
 
 
-class _UuidTexts(dict[uuid.UUID, str]):
-    # Owners and working groups repeat across documents; ``str(UUID)`` is slow Python.
-    def __missing__(self, value: uuid.UUID) -> str:
-        if len(self) >= 65_536:
+class _Memo(dict[Any, str]):
+    """``make(value)`` for values that repeat across documents, each made once (emptied
+    when full): cheaper on the indexing path than ``lru_cache``'s bookkeeping."""
+
+    def __init__(self, make: Any, size: int = 65_536) -> None:
+        super().__init__()
+        self.make, self.size = make, size
+
+    def __missing__(self, value: Any) -> str:
+        if len(self) >= self.size:
             self.clear()
-        text = self[value] = str(value)
-        return text
+        made = self[value] = self.make(value)
+        return made
 
 
-_uuid_text = _UuidTexts().__getitem__
+# Owners and working groups repeat across documents; ``str(UUID)`` is slow Python.
+_uuid_text = _Memo(str).__getitem__
 
 
 def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
@@ -219,20 +226,14 @@ def _micros(moment: datetime) -> int:
     return (moment - _EPOCH) // _MICROSECOND
 
 
-class _Tokens(dict[str, str]):
+def _encode_token(value: str) -> str:
     """A value as one token of a whitespace-split field: percent-encoded if it holds
-    whitespace or a percent sign (so decoding is unambiguous), else as it is. Types and
-    languages repeat, so each is looked at once."""
-
-    def __missing__(self, value: str) -> str:
-        if len(self) >= 65_536:
-            self.clear()
-        token = quote(value, safe="") if _WHITESPACE_OR_PERCENT.search(value) else value
-        self[value] = token
-        return token
+    whitespace or a percent sign (so decoding is unambiguous), else as it is."""
+    return quote(value, safe="") if _WHITESPACE_OR_PERCENT.search(value) else value
 
 
-_token = _Tokens().__getitem__
+# Types and languages repeat, so each is looked at once.
+_token = _Memo(_encode_token).__getitem__
 
 
 def _untoken(token: str) -> str:
@@ -446,15 +447,19 @@ FACET_AGGREGATIONS = {
 }
 
 
+_FACET_OF_PREFIX = {prefix: name for name, prefix in FACET_PREFIXES.items()}
+
+
 def _facet_counts(raw: dict[str, Any]) -> tuple[dict[FacetName, list[FacetCount]], int | None]:
     """The facets from the engine's aggregations, and the total (every document has one
     kind) unless some buckets of ``facets`` were left out."""
-    by_field: dict[str, list[FacetCount]] = {name: [] for name in PREFIXES}
-    field_of = {prefix: name for name, prefix in FACET_PREFIXES.items()}
+    by_field: dict[str, list[FacetCount]] = {name: [] for name in FACET_PREFIXES}
     shared = raw.get("facets", {})
     for bucket in shared.get("buckets", []):
         key = str(bucket["key"])
-        by_field[field_of[key[:2]]].append(FacetCount(_untoken(key[2:]), int(bucket["doc_count"])))
+        by_field[_FACET_OF_PREFIX[key[:2]]].append(
+            FacetCount(_untoken(key[2:]), int(bucket["doc_count"]))
+        )
     facets: dict[FacetName, list[FacetCount]] = {}
     for facet in FacetName:
         if facet.value in FACET_PREFIXES:
