@@ -116,8 +116,10 @@ def fuzziness(term: str) -> int:
     return 0 if n <= 2 else 1 if n <= 5 else 2
 
 
+@lru_cache(maxsize=65_536)
 def within_distance(a: str, b: str, limit: int) -> bool:
-    """Damerau-Levenshtein (adjacent transpositions) distance of ``a`` and ``b`` ≤ ``limit``."""
+    """Damerau-Levenshtein (adjacent transpositions) distance of ``a`` and ``b`` ≤ ``limit``.
+    Memoised: highlighting asks it of the same few query terms and document words."""
     if abs(len(a) - len(b)) > limit:
         return False
     if a == b:

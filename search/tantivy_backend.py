@@ -38,7 +38,7 @@ from tantivy import Filter as TFilter
 from tantivy import Occur, Query, TextAnalyzerBuilder, Tokenizer
 
 from alliance.search.documents import split_document_id
-from alliance.sharing.policy import AllOf, AnyOf, Filter, Terms
+from alliance.sharing.policy import AllOf, AnyOf, FieldName, Filter, Terms
 from search.analysis import (
     CJK_RUN,
     WORD,
@@ -77,6 +77,17 @@ FACET_PREFIXES = {
 }
 TAG_PREFIXES = {"language": "l:", "owner_org_id": "o:", "distribution": "d:"}
 PREFIXES = FACET_PREFIXES | TAG_PREFIXES
+# A document's distribution and working group, both single-valued, also as one ``tags``
+# token (``dw:WORKING_GROUP/<uuid>``): the sharing policy's "shared with my groups" clause
+# is then a union of a member's few pair terms, not two dense unions intersected.
+PAIR_PREFIX = "dw:"
+PAIR_FIELDS = frozenset({FieldName.DISTRIBUTION, FieldName.WORKING_GROUP_ID})
+# The layout of documents in an index, raised whenever what is indexed changes though the
+# schema does not (2: the pair tokens).
+INDEX_FORMAT = "2"
+FORMAT_FILE = "alliance-format"
+# Beyond this many values a union of term queries costs more than one term-set query.
+TERM_UNION_MAX = 16
 # Enough buckets for every distinct kind, type, status, TLP and working group; if ever
 # there were more, the total is counted apart (see ``search_sync``).
 FACET_BUCKETS = 10_000
@@ -146,7 +157,17 @@ def _word_keys(word: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _open_index(path: Path) -> tantivy.Index:
+    """Open (or create) the index at ``path``. Its format is written beside it when it is
+    made and checked when it is opened: tokens this version queries for (such as the pair
+    tokens) that an older index lacks would otherwise hide documents without an error."""
     path.mkdir(parents=True, exist_ok=True)
+    marker = path / FORMAT_FILE
+    if not (path / "meta.json").exists():
+        marker.write_text(INDEX_FORMAT, encoding="utf-8")
+    else:
+        found = marker.read_text(encoding="utf-8").strip() if marker.exists() else "1"
+        if found != INDEX_FORMAT:
+            raise ValueError(f"index format {found}, this version reads format {INDEX_FORMAT}")
     index = tantivy.Index(SCHEMA, path=str(path), reuse=True)
     for name, analyzer in ANALYZERS.items():
         index.register_tokenizer(name, analyzer)
@@ -190,6 +211,8 @@ def to_tantivy(action: Upsert, doc_id: str | None = None) -> tantivy.Document:
         facets = f"{facets} w:{_uuid_text(doc.working_group_id)}"
     add("facets", facets)
     tags = f"d:{doc.distribution}"
+    if doc.working_group_id is not None:
+        tags = f"{tags} {PAIR_PREFIX}{doc.distribution}/{_uuid_text(doc.working_group_id)}"
     if doc.owner_org_id is not None:
         tags = f"{tags} o:{_uuid_text(doc.owner_org_id)}"
     if doc.language:
@@ -252,9 +275,12 @@ def _tombstone(doc_id: str, version: int) -> tantivy.Document:
 
 
 def compile_filter(rule: Filter) -> Query:
-    """The sharing policy's filter as a Tantivy query (missing values never match a term)."""
-    if isinstance(rule, Terms):
-        return _terms(rule.field.value, [str(v) for v in rule.values])
+    """The sharing policy's filter as a Tantivy query (missing values never match a term).
+    A filter that is a union of terms, however nested, becomes one flat union: nested
+    unions each buffer their own postings where the intersection seeks them."""
+    terms = _union_terms(rule)
+    if terms is not None:
+        return _union(terms)
     parts = [compile_filter(c) for c in rule.clauses]
     if isinstance(rule, AllOf):
         return Query.boolean_query([(Occur.Must, p) for p in parts]) if parts else Query.all_query()
@@ -264,18 +290,63 @@ def compile_filter(rule: Filter) -> Query:
     return parts[0] if len(parts) == 1 else Query.boolean_query([(Occur.Should, p) for p in parts])
 
 
-def _terms(field: str, values: list[str]) -> Query:
-    """Documents whose ``field`` holds one of ``values``. A few values as a union of term
-    queries, which intersects with the text query by skipping; many as a term set."""
-    if not values:
-        return Query.empty_query()
+def _union_terms(rule: Filter) -> list[tuple[str, str]] | None:
+    """The (field, token) terms whose union ``rule`` is, or None if it is not one: a
+    ``Terms``, the pair of a distribution and a working group (see ``PAIR_PREFIX``), or any
+    of these."""
+    if isinstance(rule, Terms):
+        return [_term(rule.field.value, str(v)) for v in rule.values]
+    if isinstance(rule, AnyOf):
+        terms: list[tuple[str, str]] = []
+        for clause in rule.clauses:
+            sub = _union_terms(clause)
+            if sub is None:
+                return None
+            terms += sub
+        return terms
+    clauses = rule.clauses
+    if (
+        len(clauses) == 2
+        and all(isinstance(c, Terms) for c in clauses)
+        and {c.field for c in clauses} == PAIR_FIELDS  # type: ignore[union-attr]
+    ):
+        by_field = {c.field: c.values for c in clauses}  # type: ignore[union-attr]
+        return [
+            ("tags", f"{PAIR_PREFIX}{distribution}/{group}")
+            for distribution in by_field[FieldName.DISTRIBUTION]
+            for group in by_field[FieldName.WORKING_GROUP_ID]
+        ]
+    return None
+
+
+def _term(field: str, value: str) -> tuple[str, str]:
+    """Where a field's value is indexed: its own field, or a prefixed token of a shared one."""
     prefix = PREFIXES.get(field)
-    if prefix is not None:
-        shared = "facets" if field in FACET_PREFIXES else "tags"
-        field, values = shared, [prefix + _token(v) for v in values]
-    if len(values) > 16:
-        return Query.term_set_query(SCHEMA, field, values)
-    return _any([Query.term_query(SCHEMA, field, v) for v in values])
+    if prefix is None:
+        return field, value
+    return ("facets" if field in FACET_PREFIXES else "tags"), prefix + _token(value)
+
+
+def _terms(field: str, values: list[str]) -> Query:
+    """Documents whose ``field`` holds one of ``values``."""
+    return _union([_term(field, v) for v in values])
+
+
+def _union(terms: list[tuple[str, str]]) -> Query:
+    """A few terms as a union of term queries, which the text query's intersection seeks
+    by skipping; many of one field as a term set."""
+    if not terms:
+        return Query.empty_query()
+    by_field: dict[str, list[str]] = {}
+    for field, token in terms:
+        by_field.setdefault(field, []).append(token)
+    queries: list[Query] = []
+    for field, tokens in by_field.items():
+        if len(tokens) > TERM_UNION_MAX:
+            queries.append(Query.term_set_query(SCHEMA, field, tokens))
+        else:
+            queries += [Query.term_query(SCHEMA, field, t) for t in tokens]
+    return _any(queries)
 
 
 def _any(queries: list[Query]) -> Query:

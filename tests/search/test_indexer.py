@@ -22,7 +22,7 @@ from alliance.sharing.policy import AllOf
 from search import indexer
 from search.backend import SearchUnavailable
 from search.query import SearchQuery
-from search.tantivy_backend import TantivyBackend, _open_index
+from search.tantivy_backend import FORMAT_FILE, INDEX_FORMAT, TantivyBackend, _open_index
 from tests.test_cli import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +190,23 @@ def test_the_search_commands(tmp_path: Path) -> None:
     text = cli("search", "status")
     assert "change-log head" in text
     assert "lag" in text
+
+
+async def test_an_index_of_an_older_format_is_refused_until_rebuilt(
+    demo: dict[str, Any], sessions: Any, tmp_path: Path
+) -> None:
+    """An index made before the pair tokens opens with the same schema yet would hide
+    working-group documents: it is refused with the fix named, and a rebuild restores it."""
+    old = TantivyBackend(tmp_path / "search")
+    await old.ensure_index()
+    await indexer.drain(sessions, old)
+    live = old.root / (old._pointer() or "")
+    (live / FORMAT_FILE).unlink()  # what an index of the first format looks like
+    await old.close()
+    backend = TantivyBackend(tmp_path / "search")
+    with pytest.raises(SearchUnavailable, match="search reindex"):
+        await backend.search(SearchQuery("", AllOf(())))
+    await indexer.reindex(sessions, backend)
+    assert (backend.root / (backend._pointer() or "") / FORMAT_FILE).read_text() == INDEX_FORMAT
+    # A rebuild writes every document at the head it started from.
+    assert (await backend.versions()).keys() == (await database_documents(sessions)).keys()
