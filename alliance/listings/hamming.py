@@ -77,15 +77,90 @@ class _ChunkIndex:
     def gather(self, probes: NDArray[np.int64]) -> NDArray[np.uint32]:
         """The rows in the buckets of ``probes`` (places in ``offsets``: chunk ``c``'s value
         plus ``c * stride``), repeats included."""
-        ends = self.ends[probes]
-        lengths = ends - self.offsets[probes]
+        ends = self.ends.take(probes)
+        lengths = ends - self.offsets.take(probes)
         through = np.cumsum(lengths)
         total = int(through[-1]) if through.size else 0
         if not total:
             return np.zeros(0, dtype=np.uint32)
         # The n-th row gathered is at its bucket's start plus its place within the bucket:
         # start - (rows gathered before the bucket) = end - (rows gathered through it).
-        return self.rows[np.repeat(ends - through, lengths) + np.arange(total)]
+        return self.rows.take(np.repeat(ends - through, lengths) + np.arange(total))
+
+
+class _PaddedBuckets:
+    """For one-word hashes (pHash): every chunk's buckets as rows of one table, each bucket
+    padded to ``width`` slots holding the hashes themselves, so a query's candidates are one
+    gather of ``probes × width`` hashes and their distances three vectorised steps (the
+    bucket-list gather of :class:`_ChunkIndex` takes about ten, each costing more in call
+    overhead than in work at these sizes). Rows beyond ``width`` in a crowded bucket are
+    *spilled*: kept apart and compared in full with every query, so nothing is missed. The
+    width is the smallest that spills at most ``spill_limit`` rows; beyond ``MAX_WIDTH`` the
+    hashes are too skewed for padding to pay, and :meth:`build` gives None."""
+
+    MAX_WIDTH = 64
+    PAD_ROW = -1
+
+    __slots__ = ("hashes", "rows", "spill_hashes", "spill_rows", "width")
+
+    def __init__(
+        self,
+        hashes: NDArray[np.uint64],
+        rows: NDArray[np.int32],
+        spill_rows: NDArray[np.int64],
+        spill_hashes: NDArray[np.uint64],
+    ) -> None:
+        self.hashes, self.rows = hashes, rows
+        self.spill_rows, self.spill_hashes = spill_rows, spill_hashes
+        self.width = hashes.shape[1]
+
+    @classmethod
+    def build(
+        cls, flat: NDArray[np.uint64], chunk_values: list[NDArray[np.uint32]], chunk_bits: int
+    ) -> _PaddedBuckets | None:
+        n, buckets = len(flat), 1 << chunk_bits
+        counts = [np.bincount(v, minlength=buckets) for v in chunk_values]
+        spill_limit = max(256, n // 256)
+        largest = max((int(c.max()) for c in counts), default=0)
+        width = max(1, -(-n // buckets))  # at least the mean bucket, rounded up
+        while width <= cls.MAX_WIDTH and width < largest:
+            if sum(int(np.maximum(c - width, 0).sum()) for c in counts) <= spill_limit:
+                break
+            width += 1
+        if width > cls.MAX_WIDTH:
+            return None
+        table = np.full((len(chunk_values) * buckets, width), cls.PAD_ROW, dtype=np.int32)
+        spilled = np.zeros(n, dtype=bool)
+        for c, values in enumerate(chunk_values):
+            order = np.argsort(values, kind="stable")
+            ordered = values[order].astype(np.int64)
+            starts = np.concatenate(([0], np.cumsum(counts[c])[:-1]))
+            slot = np.arange(n) - starts[ordered]
+            fits = slot < width
+            table[ordered[fits] + c * buckets, slot[fits]] = order[fits]
+            spilled[order[~fits]] = True
+        hashes = np.where(table >= 0, flat[np.maximum(table, 0)], np.uint64(0))
+        spill_rows = np.flatnonzero(spilled)
+        return cls(hashes.astype(np.uint64), table, spill_rows, flat[spill_rows])
+
+    def near(self, probes: NDArray[np.int64], query: np.uint64, limit: int) -> dict[int, int]:
+        """Row -> distance for the stored hashes within ``limit`` of ``query`` among the
+        buckets ``probes`` (chunk ``c``'s value plus ``c * 2**chunk_bits``) and the spill."""
+        distances = np.bitwise_count(self.hashes.take(probes, axis=0) ^ query).ravel()
+        close = (distances <= limit).nonzero()[0]
+        found: dict[int, int] = {}
+        if close.size:
+            rows = self.rows[probes[close // self.width], close % self.width]
+            for row, d in zip(rows.tolist(), distances[close].tolist(), strict=True):
+                if row != self.PAD_ROW:  # a padding slot close by chance
+                    found[row] = d
+        if self.spill_rows.size:
+            spill = np.bitwise_count(self.spill_hashes ^ query)
+            close = (spill <= limit).nonzero()[0]
+            if close.size:
+                rows = self.spill_rows[close].tolist()
+                found.update(zip(rows, spill[close].tolist(), strict=True))
+        return found
 
 
 class HammingIndex:
@@ -117,10 +192,12 @@ class HammingIndex:
         self._alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self._row_of: dict[Hashable, int] = {}  # the live rows
         self._index: _ChunkIndex | None = None
+        self._padded: _PaddedBuckets | None = None
         # Per chunk: the bit shift of its value in the hash as one integer, and where its
         # values start in the flat offset table.
         self._shifts = [bits - chunk_bits * (c + 1) for c in range(self.chunks)]
         self._bases = (np.arange(self.chunks, dtype=np.int64) * ((1 << chunk_bits) + 1))[:, None]
+        self._padded_bases = (np.arange(self.chunks, dtype=np.int64) << chunk_bits)[:, None]
         self._overflow: dict[Hashable, NDArray[np.uint64]] = {}
         # The overflow as one matrix, made on the first search after it changed.
         self._overflow_matrix: tuple[list[Hashable], NDArray[np.uint64]] | None = None
@@ -155,9 +232,12 @@ class HammingIndex:
         self._row_of = {key: row for row, key in enumerate(keys)}
         self._overflow = {}
         self._overflow_matrix = None
-        self._index = _ChunkIndex(
-            [self._chunk_values(matrix, c) for c in range(self.chunks)], self.chunk_bits
-        )
+        chunk_values = [self._chunk_values(matrix, c) for c in range(self.chunks)]
+        self._padded = None
+        if self._flat is not None and len(keys):
+            self._padded = _PaddedBuckets.build(self._flat, chunk_values, self.chunk_bits)
+        # The bucket lists serve multi-word hashes, and one-word hashes too skewed to pad.
+        self._index = _ChunkIndex(chunk_values if self._padded is None else [], self.chunk_bits)
 
     def _chunk_values(self, matrix: NDArray[np.uint64], chunk: int) -> NDArray[np.uint32]:
         per_word = WORD_BITS // self.chunk_bits
@@ -207,7 +287,15 @@ class HammingIndex:
         whole = int(value, 16) if isinstance(value, str) else None
         limit = self.radius if radius is None else min(radius, self.radius)
         hits: list[Hit] = []
-        if self._index is not None and len(self._keys):
+        if self._padded is not None:
+            probes = self._probes(
+                self._whole(query) if whole is None else whole, self._padded_bases
+            )
+            found = self._padded.near(probes, query[0], limit)
+            for row in sorted(found):
+                if self._alive[row]:
+                    hits.append(Hit(self._keys[row], found[row]))
+        elif self._index is not None and len(self._keys):
             # Candidates come with repeats and removed rows: comparing them all costs less
             # than sorting them out first, and only the few close ones are sorted out after.
             candidates = self._candidates(query, whole)
@@ -241,10 +329,18 @@ class HammingIndex:
         same as one integer, when known): repeats and removed rows included."""
         assert self._index is not None
         if whole is None:
-            whole = int.from_bytes(query.astype(">u8").tobytes(), "big")
+            whole = self._whole(query)
+        return self._index.gather(self._probes(whole, self._bases))
+
+    @staticmethod
+    def _whole(query: NDArray[np.uint64]) -> int:
+        return int.from_bytes(query.astype(">u8").tobytes(), "big")
+
+    def _probes(self, whole: int, bases: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Every chunk's value within the chunk radius, each placed by its chunk's base."""
         mask = (1 << self.chunk_bits) - 1
         values = np.array([(whole >> shift) & mask for shift in self._shifts], dtype=np.int64)
-        return self._index.gather(((values[:, None] ^ self._masks) + self._bases).ravel())
+        return ((values[:, None] ^ self._masks) + bases).ravel()
 
 
 def linear_scan(

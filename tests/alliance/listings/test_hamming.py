@@ -105,3 +105,42 @@ def test_bad_geometry_is_refused() -> None:
         HammingIndex(100, 3)
     with pytest.raises(ValueError, match="radius"):
         HammingIndex(64, 64)
+
+
+def crowded_hashes(rng: np.random.Generator, n: int, shared: int) -> np.ndarray:
+    """``n`` pHashes, ``shared`` of which have the same top 16 bits: one bucket far fuller
+    than the rest, as near-identical product photos give."""
+    hashes = random_hashes(rng, n, 1)
+    top = np.uint64(0xABCD) << np.uint64(48)
+    low = np.uint64((1 << 48) - 1)
+    hashes[:shared, 0] = (hashes[:shared, 0] & low) | top
+    return hashes
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shared=st.sampled_from([0, 40, 300, 5000]))
+def test_one_word_hashes_agree_with_a_linear_scan_however_crowded_the_buckets(
+    seed: int, shared: int
+) -> None:
+    """pHash buckets are padded to a fixed width and what does not fit is compared in full
+    (or, too crowded to pad, searched by bucket lists): every way finds what a scan does."""
+    rng = np.random.default_rng(seed)
+    hashes = crowded_hashes(rng, 6000, shared)
+    index = HammingIndex(64, 10)
+    index.build((i, h) for i, h in enumerate(hashes))
+    padded = index._padded
+    if shared == 5000:
+        assert padded is None  # one bucket of 5,000: the bucket lists serve
+    else:
+        assert padded is not None
+        if shared == 300:
+            assert padded.spill_rows.size  # the crowded bucket overflows its width
+    for n in range(12):
+        # Near the crowded rows, near ordinary ones, and at random.
+        base = hashes[rng.integers(0, max(shared, 1))] if n % 3 == 0 else hashes[-1 - n]
+        query = base if n % 3 != 2 else random_hashes(rng, 1, 1)[0]
+        query = flip(query, rng.choice(64, size=int(rng.integers(0, 12)), replace=False).tolist())
+        found = {hit.key: hit.distance for hit in index.search(query)}
+        expected = set(linear_scan(hashes, query, 10))
+        assert set(found) == expected
+        assert all(found[row] == hamming(hashes[row], query) for row in found)
