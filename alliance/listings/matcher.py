@@ -50,6 +50,9 @@ REVIEW_AT = 30.0
 NETWORK_DEPTH = 2
 NETWORK_LIMIT = 20
 BLOCK_AT = 80.0
+# Viewers whose visibility decisions are kept between checks (a request's viewer is one
+# object for all of its listings).
+SIGHTS_KEPT = 256
 
 
 class Verdict(enum.StrEnum):
@@ -165,10 +168,14 @@ class Link:
 
 
 class _Sight:
-    """``can_see`` for one viewer over one check: entries share a few visibilities, so each
-    distinct one is decided once."""
+    """``can_see`` for one viewer: entries share a few visibilities (the loaders intern
+    them), so each distinct one is decided once. Both are immutable, so a decision never
+    goes stale; the matcher keeps a viewer's sight across its checks."""
 
     __slots__ = ("known", "viewer")
+
+    # Decisions kept per viewer: far more than the distinct visibilities of an instance.
+    LIMIT = 1 << 16
 
     def __init__(self, viewer: Viewer) -> None:
         self.viewer = viewer
@@ -179,6 +186,8 @@ class _Sight:
     def __call__(self, visibility: Visibility) -> bool:
         known = self.known.get(id(visibility))
         if known is None:
+            if len(self.known) >= self.LIMIT:
+                self.known.clear()
             known = self.known[id(visibility)] = (visibility, can_see(self.viewer, visibility))
         return known[1]
 
@@ -256,6 +265,8 @@ class Matcher:
         # allowlists
         self.allowlist: dict[uuid.UUID, AllowlistEntry] = {}
         self._allowed = _ValueIndex()
+        # id(viewer) -> its sight; the sight holds the viewer, so the id is not reused.
+        self._sights: dict[int, _Sight] = {}
 
     # -- taxonomy ----------------------------------------------------------------------------
 
@@ -404,7 +415,7 @@ class Matcher:
             if listing.title or listing.description
             else None
         )
-        sees = _Sight(viewer)
+        sees = self._sight(viewer)
         matches = self._rule_matches(sees, listing, folded, at)
         allowed = self._allowlist_matches(sees, listing, keyed)
         indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at)
@@ -418,6 +429,14 @@ class Matcher:
             ]
         matches += allowed + indicator_hits
         return _verdict(matches, listing.ref)
+
+    def _sight(self, viewer: Viewer) -> _Sight:
+        sight = self._sights.get(id(viewer))
+        if sight is None:
+            if len(self._sights) >= SIGHTS_KEPT:
+                self._sights.clear()
+            sight = self._sights[id(viewer)] = _Sight(viewer)
+        return sight
 
     def _candidate_rules(self, category: int | None) -> frozenset[uuid.UUID]:
         found = self._candidates.get(category)

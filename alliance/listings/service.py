@@ -133,13 +133,27 @@ class RuleLoader:
             )
 
 
+# Every entry with the same visibility shares one object: a million assertions hold a few
+# thousand distinct ones, and the matcher decides each distinct object once per viewer.
+_VISIBILITIES: dict[Visibility, Visibility] = {}
+
+
+def interned(visibility: Visibility) -> Visibility:
+    found = _VISIBILITIES.get(visibility)
+    if found is None:
+        if len(_VISIBILITIES) >= 1 << 16:
+            _VISIBILITIES.clear()
+        found = _VISIBILITIES[visibility] = visibility
+    return found
+
+
 def _indicator_entry(row: Any, keys: Mapping[uuid.UUID, list[tuple[str, str]]]) -> IndicatorEntry:
     return IndicatorEntry(
         id=row[0],
         indicator_id=row[1],
         type=IndicatorType(row[2]),
         value=row[3],
-        visibility=Visibility(row[4], row[5], row[6], row[7]),
+        visibility=interned(Visibility(row[4], row[5], row[6], row[7])),
         score=float(row[8] or 0.0),
         keys=tuple(keys.get(row[1], ())),
         brands=tuple(row[9] or ()),
@@ -207,8 +221,8 @@ def allowlist_entry_of(entry: Any) -> AllowlistEntry:
         value=entry.value,
         brand=entry.brand,
         label=entry.label,
-        visibility=Visibility(
-            entry.owner_org_id, entry.working_group_id, entry.distribution, entry.tlp
+        visibility=interned(
+            Visibility(entry.owner_org_id, entry.working_group_id, entry.distribution, entry.tlp)
         ),
     )
 

@@ -11,6 +11,7 @@ from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.normalise import normalise
 from alliance.listings.listing import parse_listing
 from alliance.listings.matcher import (
+    SIGHTS_KEPT,
     AllowlistEntry,
     IndicatorEntry,
     Link,
@@ -131,6 +132,24 @@ def test_an_indicator_visible_only_to_a_group_never_reaches_an_outsider(matcher:
     assert inside.verdict == Verdict.BLOCK
     assert inside.score > 0
     assert (outside.verdict, outside.score, outside.matches) == (Verdict.ALLOW, 0.0, ())
+
+
+def test_visibility_decisions_kept_between_checks_never_pass_between_viewers(
+    matcher: Matcher,
+) -> None:
+    """The matcher keeps each viewer's decisions across its checks: whatever order viewers
+    come in, and however many (past the number kept), each gets its own answer."""
+    matcher.put_indicator(indicator(IndicatorType.PHONE, "+86 138 0013 8000", GROUP_ONLY))
+    item = listing(title="brake pads", phone="+8613800138000")
+    strangers = [Viewer.member(uuid.uuid4()) for _ in range(SIGHTS_KEPT + 10)]
+    for round_ in range(2):
+        assert matcher.check(INSIDER, item).verdict == Verdict.BLOCK, round_
+        for stranger in strangers:
+            assert matcher.check(stranger, item).matches == (), round_
+        # An equal viewer made anew (as each request makes its own) decides the same.
+        again = Viewer.member(PLATFORM, [(GROUP_A, MembershipRole.MEMBER)])
+        assert matcher.check(again, item).verdict == Verdict.BLOCK, round_
+        assert matcher.check(STRANGER, item).matches == (), round_
 
 
 def test_keyword_indicators_fold_like_indicators(matcher: Matcher) -> None:
