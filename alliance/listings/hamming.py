@@ -141,7 +141,7 @@ class _PaddedBuckets:
             spilled[order[~fits]] = True
         hashes = np.where(table >= 0, flat[np.maximum(table, 0)], np.uint64(0))
         spill_rows = np.flatnonzero(spilled)
-        return cls(hashes.astype(np.uint64), table, spill_rows, flat[spill_rows])
+        return cls(hashes, table, spill_rows, flat[spill_rows])
 
     def near(self, probes: NDArray[np.int64], query: np.uint64, limit: int) -> dict[int, int]:
         """Row -> distance for the stored hashes within ``limit`` of ``query`` among the
@@ -237,7 +237,7 @@ class HammingIndex:
         if self._flat is not None and len(keys):
             self._padded = _PaddedBuckets.build(self._flat, chunk_values, self.chunk_bits)
         # The bucket lists serve multi-word hashes, and one-word hashes too skewed to pad.
-        self._index = _ChunkIndex(chunk_values if self._padded is None else [], self.chunk_bits)
+        self._index = _ChunkIndex(chunk_values, self.chunk_bits) if self._padded is None else None
 
     def _chunk_values(self, matrix: NDArray[np.uint64], chunk: int) -> NDArray[np.uint32]:
         per_word = WORD_BITS // self.chunk_bits
