@@ -5,12 +5,14 @@ keywords and brand misspellings, a fifth image hashes split between pHash and PD
 exact values: seller accounts, phones, e-mails, domains, storefront URLs, GTINs) in mixed
 visibility (alliance-wide and three working groups), and ``--rules`` rules on random
 categories with keyword terms, then checks ``--listings`` synthetic listings (a quarter of
-them carrying a known value, a mapped platform category for most) one at a time on one core,
-as a viewer seated in one group, and prints listings/s with p50 and p99 per listing. The
+them carrying a known value, a mapped platform category for most) on one core, as a viewer
+seated in one group: one at a time, printing listings/s with p50 and p99 per listing, then in
+batches of ``--batch`` (1,000, checkListings' most), printing listings/s and the time per
+batch; both must give the same verdicts. The
 listings' descriptions draw on a 50,000-word vocabulary (Zipf-weighted), as real text does.
 
     python -m benchmarks.listing_check [--indicators 200000] [--rules 1000] [--listings 20000]
-        [--count]   (also count each check for the statistics, as the API does)
+        [--batch 1000] [--count]   (also count each check for the statistics, as the API does)
 
 Goal (the listing-check issue): >= 20,000 listings/s at 1,000,000 indicators (100,000
 keywords, 200,000 image hashes) and 1,000 rules: ``--indicators 1000000``.
@@ -59,6 +61,12 @@ def main() -> None:
     parser.add_argument("--rules", type=int, default=1000)
     parser.add_argument("--listings", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=2014)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="also check the listings in batches of this size (1: one at a time only)",
+    )
     parser.add_argument(
         "--count",
         action="store_true",
@@ -194,9 +202,19 @@ def main() -> None:
                 fields["imagePhashes"] = [rng.choice(known_hashes)]
         listings.append(parse_listing(fields))
 
+    counts = ListingCounts() if args.count else None
+    verdicts = one_at_a_time(matcher, viewer, listings, counts)
+    if args.batch > 1:
+        assert batched(matcher, viewer, listings, args.batch, counts) == verdicts
+    print("goal: >= 20,000 listings/s at 1,000,000 indicators and 1,000 rules")
+
+
+def one_at_a_time(
+    matcher: Matcher, viewer: Viewer, listings: list, counts: ListingCounts | None
+) -> dict[str, int]:
+    """Each listing checked on its own (``Matcher.check``, as a single checkListing call)."""
     timings: list[float] = []
     verdicts: dict[str, int] = {}
-    counts = ListingCounts() if args.count else None
     counting_ns = 0
     gc.disable()
     started = time.perf_counter()
@@ -212,16 +230,44 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     gc.enable()
     print(
-        f"listings {args.listings:,}  {args.listings / elapsed:,.0f} listings/s on one core  "
-        f"p50 {percentile(timings, 50):.3f} ms  p99 {percentile(timings, 99):.3f} ms  "
-        f"verdicts {dict(sorted(verdicts.items()))}"
+        f"one at a time: {len(listings):,} listings  {len(listings) / elapsed:,.0f} listings/s "
+        f"on one core  p50 {percentile(timings, 50):.3f} ms  p99 {percentile(timings, 99):.3f} ms"
+        f"  verdicts {dict(sorted(verdicts.items()))}"
     )
     if counts is not None:
         print(
-            f"counting (included above) {counting_ns / args.listings / 1000:.2f} µs/listing, "
+            f"counting (included above) {counting_ns / len(listings) / 1000:.2f} µs/listing, "
             f"{len(counts.pending())} counter rows"
         )
-    print("goal: >= 20,000 listings/s at 1,000,000 indicators and 1,000 rules")
+    return dict(sorted(verdicts.items()))
+
+
+def batched(
+    matcher: Matcher, viewer: Viewer, listings: list, size: int, counts: ListingCounts | None
+) -> dict[str, int]:
+    """The listings in batches of ``size`` (``Matcher.check_many``, as checkListings and the
+    NDJSON endpoint check them): the batch's image hashes searched together."""
+    timings: list[float] = []
+    verdicts: dict[str, int] = {}
+    gc.disable()
+    started = time.perf_counter()
+    for lo in range(0, len(listings), size):
+        t0 = time.perf_counter_ns()
+        results = matcher.check_many(viewer, listings[lo : lo + size])
+        if counts is not None:
+            counts.record_all(matcher, viewer, results)
+        timings.append((time.perf_counter_ns() - t0) / 1e6)
+        for result in results:
+            verdicts[result.verdict.value] = verdicts.get(result.verdict.value, 0) + 1
+    elapsed = time.perf_counter() - started
+    gc.enable()
+    print(
+        f"batches of {size:,}: {len(listings):,} listings  {len(listings) / elapsed:,.0f} "
+        f"listings/s on one core  per batch p50 {percentile(timings, 50):.1f} ms  "
+        f"max {max(timings):.1f} ms  ({percentile(timings, 50) * 1000 / size:.1f} µs a listing)"
+        f"  verdicts {dict(sorted(verdicts.items()))}"
+    )
+    return dict(sorted(verdicts.items()))
 
 
 if __name__ == "__main__":

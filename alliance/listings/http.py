@@ -3,8 +3,9 @@
 Each input line is one listing (the GraphQL input's field names); each output line answers
 the input line of the same number, in order: ``{"line", "ref", "verdict", "score",
 "matches"}``, or ``{"line", "error": {"code", "fields"}}`` for a line that is refused (the
-stream goes on). Lines are read and answered as they arrive, so neither side has to hold
-the whole catalogue.
+stream goes on). Lines are read and answered as they arrive, a batch of up to
+``FLUSH_EVERY`` lines at a time (checked together), so neither side has to hold the whole
+catalogue.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from alliance.auth.route_access import RouteAccess, declare
 from alliance.errors import DomainError, InvalidInput
 from alliance.listings import service
 from alliance.listings.counting import ListingCounts
-from alliance.listings.listing import parse_listing
+from alliance.listings.listing import Listing, parse_listing
 from alliance.listings.matcher import CheckResult, Match
 
 LISTINGS_CHECK = RouteAccess("a bearer token with the listings:check (or admin) scope")
@@ -114,27 +115,51 @@ def listings_router() -> APIRouter:
             raise HTTPException(status_code=503, detail="the listing matcher is not running")
 
         async def answers() -> AsyncIterator[bytes]:
-            out: list[str] = []
+            pending: list[tuple[int, bytes]] = []
             number = 0
             async for raw in _lines(request):
                 number += 1
                 if not raw.strip():
                     continue
-                out.append(json.dumps(_answer(follower.matcher, viewer, number, raw, counts)))
-                if len(out) >= FLUSH_EVERY:
-                    yield ("\n".join(out) + "\n").encode()
-                    out = []
-            if out:
-                yield ("\n".join(out) + "\n").encode()
+                pending.append((number, raw))
+                if len(pending) >= FLUSH_EVERY:
+                    yield _answers(follower.matcher, viewer, pending, counts)
+                    pending = []
+            if pending:
+                yield _answers(follower.matcher, viewer, pending, counts)
 
         return DuplexStreamingResponse(answers(), media_type=MEDIA_TYPE)
 
     return router
 
 
-def _answer(
-    matcher: Any, viewer: Any, number: int, raw: bytes, counts: ListingCounts | None = None
-) -> dict[str, Any]:
+def _answers(
+    matcher: Any,
+    viewer: Any,
+    lines: list[tuple[int, bytes]],
+    counts: ListingCounts | None = None,
+) -> bytes:
+    """The answers to numbered input lines, in order, as NDJSON: the lines' listings are
+    checked as one batch."""
+    answers: list[dict[str, Any] | None] = []
+    listings: list[tuple[int, Listing]] = []
+    for number, raw in lines:
+        parsed = _parse(number, raw)
+        if isinstance(parsed, dict):
+            answers.append(parsed)
+        else:
+            listings.append((len(answers), parsed))
+            answers.append(None)
+    results = matcher.check_many(viewer, [listing for _, listing in listings])
+    if counts is not None:
+        counts.record_all(matcher, viewer, results)
+    for (place, _), result in zip(listings, results, strict=True):
+        answers[place] = result_json(lines[place][0], result)
+    return ("\n".join(json.dumps(answer) for answer in answers) + "\n").encode()
+
+
+def _parse(number: int, raw: bytes) -> Listing | dict[str, Any]:
+    """The listing on an input line, or the error answering it."""
     if len(raw) > MAX_LINE_BYTES:
         return error_json(number, _invalid("TOO_LONG", f"lines are at most {MAX_LINE_BYTES} bytes"))
     try:
@@ -144,13 +169,9 @@ def _answer(
     if not isinstance(item, dict):
         return error_json(number, _invalid("INVALID_JSON", "each line is one JSON object"))
     try:
-        listing = parse_listing(item)
+        return parse_listing(item)
     except InvalidInput as exc:
         return error_json(number, exc)
-    result = matcher.check(viewer, listing)
-    if counts is not None:
-        counts.record(matcher, viewer, result)
-    return result_json(number, result)
 
 
 def _invalid(code: str, message: str) -> InvalidInput:

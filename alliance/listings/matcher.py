@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -32,7 +32,7 @@ from alliance.db import utcnow
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.keyword import fold_case
 from alliance.indicators.serial_pattern import compile_serial_pattern
-from alliance.listings.hamming import HammingIndex
+from alliance.listings.hamming import HammingIndex, Hit
 from alliance.listings.keywords import FoldedText, KeywordMatcher, fold_pattern
 from alliance.listings.listing import Listing, Probe, probes
 from alliance.rules.definition import Decision, RuleDefinition
@@ -233,6 +233,10 @@ class _ValueIndex:
     def lookup(self, probe: Probe) -> set[uuid.UUID]:
         return self.exact.get((probe.type.value, probe.name, probe.value), set())
 
+    def index(self, type_: IndicatorType) -> HammingIndex:
+        """The Hamming index of an image-hash type."""
+        return self.phash if type_ == T.IMAGE_PHASH else self.pdq
+
     def compact(self) -> None:
         self.phash.compact()
         self.pdq.compact()
@@ -408,17 +412,34 @@ class Matcher:
     def check(
         self, viewer: Viewer, listing: Listing, *, now: datetime | None = None
     ) -> CheckResult:
-        at = now or self.clock()
+        return self._check(self._sight(viewer), listing, now or self.clock(), _Searched())
+
+    def check_many(
+        self, viewer: Viewer, listings: Sequence[Listing], *, now: datetime | None = None
+    ) -> list[CheckResult]:
+        """:meth:`check` for each of ``listings``, in order: the same results, with the
+        batch's image hashes searched together first (see ``HammingIndex.search_many``)."""
+        at, sees, searched = now or self.clock(), self._sight(viewer), _Searched()
+        owners = (self._indicators, self._allowed) if self.allowlist else (self._indicators,)
+        for type_ in HASH_TYPES:
+            values = list(dict.fromkeys(v for listing in listings for v in _hashes(listing, type_)))
+            if values:
+                for owner in owners:
+                    searched.search_all(owner.index(type_), values)
+        return [self._check(sees, listing, at, searched) for listing in listings]
+
+    def _check(
+        self, sees: _Sight, listing: Listing, at: datetime, searched: _Searched
+    ) -> CheckResult:
         keyed = probes(listing)
         folded = (
             FoldedText.of(listing.title, listing.description)
             if listing.title or listing.description
             else None
         )
-        sees = self._sight(viewer)
         matches = self._rule_matches(sees, listing, folded, at)
-        allowed = self._allowlist_matches(sees, listing, keyed)
-        indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at)
+        allowed = self._allowlist_matches(sees, listing, keyed, searched)
+        indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at, searched)
         if allowed:
             images_only = all(m.field in HASH_TYPES.values() for m in allowed)
             overridden = [
@@ -492,7 +513,9 @@ class Matcher:
                 out.append(match)
         return out
 
-    def _allowlist_matches(self, sees: _Sight, listing: Listing, keyed: list[Probe]) -> list[Match]:
+    def _allowlist_matches(
+        self, sees: _Sight, listing: Listing, keyed: list[Probe], searched: _Searched
+    ) -> list[Match]:
         if not self.allowlist:
             return []
         hits: dict[uuid.UUID, tuple[str, str, int | None]] = {}
@@ -500,9 +523,9 @@ class Matcher:
             for entry_id in self._allowed.lookup(probe):
                 hits.setdefault(entry_id, (probe.field, probe.text, None))
         for type_, field_name in HASH_TYPES.items():
-            index = self._allowed.phash if type_ == T.IMAGE_PHASH else self._allowed.pdq
+            index = self._allowed.index(type_)
             for value in _hashes(listing, type_):
-                for hit in _search(index, value):
+                for hit in searched.hits(index, value):
                     hits.setdefault(hit.key, (field_name, value, hit.distance))  # type: ignore[arg-type]
         out = []
         for entry_id, (field_name, text, distance) in hits.items():
@@ -529,6 +552,7 @@ class Matcher:
         keyed: list[Probe],
         folded: FoldedText | None,
         at: datetime,
+        searched: _Searched,
     ) -> list[Match]:
         hits: dict[uuid.UUID, tuple[str, str, int | None]] = {}
         for probe in keyed:
@@ -541,9 +565,9 @@ class Matcher:
                 for key in keys:
                     hits.setdefault(key, (field_name, text, None))  # type: ignore[arg-type]
         for type_, field_name in HASH_TYPES.items():
-            index = self._indicators.phash if type_ == T.IMAGE_PHASH else self._indicators.pdq
+            index = self._indicators.index(type_)
             for value in _hashes(listing, type_):
-                for h in _search(index, value):
+                for h in searched.hits(index, value):
                     best = hits.get(h.key)  # type: ignore[arg-type]
                     if best is None or (best[2] is not None and h.distance < best[2]):
                         hits[h.key] = (field_name, value, h.distance)  # type: ignore[index]
@@ -627,13 +651,39 @@ def _hashes(listing: Listing, type_: IndicatorType) -> tuple[str, ...]:
     return tuple(v.lower() for v in values)
 
 
-def _search(index: HammingIndex, value: str) -> list:  # type: ignore[type-arg]
+def _search(index: HammingIndex, value: str) -> list[Hit]:
     if not len(index):
         return []
     try:
         return index.search(value)
     except ValueError:
         return []  # a malformed hash matches nothing
+
+
+class _Searched:
+    """The image-hash searches of one check, or of a batch's checks: each (index, hash)
+    searched once, on demand or all of a batch's ahead."""
+
+    __slots__ = ("found",)
+
+    def __init__(self) -> None:
+        self.found: dict[tuple[int, str], list[Hit]] = {}
+
+    def search_all(self, index: HammingIndex, values: list[str]) -> None:
+        if not len(index):
+            return
+        try:
+            results = index.search_many(values)
+        except ValueError:  # a malformed hash among them: each on its own
+            results = [_search(index, value) for value in values]
+        for value, hits in zip(values, results, strict=True):
+            self.found[(id(index), value)] = hits
+
+    def hits(self, index: HammingIndex, value: str) -> list[Hit]:
+        found = self.found.get((id(index), value))
+        if found is None:
+            found = self.found[(id(index), value)] = _search(index, value)
+        return found
 
 
 def _replace_overridden(match: Match) -> Match:

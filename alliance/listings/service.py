@@ -321,9 +321,9 @@ def check_listings(
     listings: Sequence[Listing],
     counts: ListingCounts | None = None,
 ) -> list[CheckResult]:
-    """Check each listing; ``counts`` (the process's :class:`ListingCounts`) adds them to the
-    statistics' counters, in memory."""
-    results = [matcher.check(viewer, listing) for listing in listings]
+    """Check each listing, the batch's image hashes searched together; ``counts`` (the
+    process's :class:`ListingCounts`) adds them to the statistics' counters, in memory."""
+    results = matcher.check_many(viewer, listings)
     if counts is not None:
         counts.record_all(matcher, viewer, results)
     return results

@@ -93,7 +93,11 @@ def test_a_narrower_radius_per_query() -> None:
 
 @pytest.mark.parametrize(
     ("value", "message"),
-    [("abc", "16 hex digits"), ("zz" * 8, "not a hexadecimal hash")],
+    [
+        ("abc", "16 hex digits"),
+        ("zz" * 8, "not a hexadecimal hash"),
+        ("00 11 2233445566", "not a hexadecimal hash"),
+    ],
 )
 def test_bad_hashes_are_refused(value: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -144,3 +148,91 @@ def test_one_word_hashes_agree_with_a_linear_scan_however_crowded_the_buckets(
         expected = set(linear_scan(hashes, query, 10))
         assert set(found) == expected
         assert all(found[row] == hamming(hashes[row], query) for row in found)
+
+
+def test_chunk_radii_follow_the_generalised_pigeonhole() -> None:
+    assert HammingIndex.radii(10, 4) == [2, 2, 2, 1]  # pHash: 428 probes, not 548
+    assert HammingIndex.radii(31, 16) == [1] * 16  # PDQ
+    assert HammingIndex.radii(0, 4) == [0, -1, -1, -1]  # an exact match: one chunk suffices
+    for chunks in (1, 2, 4, 8, 16):
+        for radius in range(64):
+            radii = HammingIndex.radii(radius, chunks)
+            assert sum(radii) == radius - chunks + 1
+            assert max(radii) - min(radii) <= 1
+
+
+def test_every_spread_of_the_radius_over_the_chunks_is_found() -> None:
+    """Ten flipped bits shared out over the four 16-bit chunks in every possible way: each
+    neighbour shares some chunk within that chunk's radius, and is found."""
+    rng = np.random.default_rng(3)
+    query = random_hashes(rng, 1, 1)[0]
+    planted = {}
+    for a in range(11):
+        for b in range(11 - a):
+            for c in range(11 - a - b):
+                spread = (a, b, c, 10 - a - b - c)
+                positions = [
+                    16 * chunk + p
+                    for chunk, n in enumerate(spread)
+                    for p in rng.choice(16, size=n, replace=False).tolist()
+                ]
+                planted[spread] = flip(query, positions)
+    index = HammingIndex(64, 10)
+    index.build([*planted.items(), *((i, h) for i, h in enumerate(random_hashes(rng, 3000, 1)))])
+    found = {hit.key for hit in index.search(query) if isinstance(hit.key, tuple)}
+    assert found == set(planted)  # 286 spreads
+    one_more = flip(planted[(3, 3, 2, 2)], [63])
+    index.add("eleven", one_more)
+    assert "eleven" not in {hit.key for hit in index.search(query)}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shared=st.sampled_from([0, 300, 5000]),
+    queries=st.integers(0, 40),
+    added=st.integers(0, 30),
+    removed=st.integers(0, 30),
+    radius=st.sampled_from([None, 0, 3, 10]),
+)
+def test_a_batch_search_answers_as_each_search_does(
+    seed: int, shared: int, queries: int, added: int, removed: int, radius: int | None
+) -> None:
+    rng = np.random.default_rng(seed)
+    hashes = crowded_hashes(rng, 3000, shared)
+    index = HammingIndex(64, 10)
+    index.build((i, h) for i, h in enumerate(hashes))
+    live: dict[object, np.ndarray] = dict(enumerate(hashes))
+    for n in range(added):  # the overflow, near the rows already there
+        live[f"new-{n}"] = flip(hashes[n], rng.choice(64, size=n % 12, replace=False).tolist())
+        index.add(f"new-{n}", live[f"new-{n}"])
+    for row in rng.choice(len(hashes), size=removed, replace=False).tolist():
+        index.remove(row)
+        del live[row]
+    values = [
+        flip(
+            hashes[rng.integers(0, len(hashes))],
+            rng.choice(64, size=k % 13, replace=False).tolist(),
+        )
+        for k in range(queries)
+    ]
+    as_hex = [f"{int(v[0]):016x}" for v in values]
+    batch = index.search_many(as_hex + as_hex[:3], radius)  # repeats answered alike
+    assert batch == [index.search(v, radius) for v in as_hex + as_hex[:3]]
+    assert index.search_many(values, radius) == batch[:queries]
+    keys, matrix = list(live), np.array(list(live.values()), dtype=np.uint64)
+    limit = 10 if radius is None else radius
+    for value, hits in zip(values, batch, strict=False):
+        assert {h.key for h in hits} == {keys[r] for r in linear_scan(matrix, value, limit)}
+        assert all(h.distance == hamming(live[h.key], value) for h in hits)
+
+
+def test_a_batch_with_a_malformed_hash_is_refused_whole() -> None:
+    index = HammingIndex(64, 10)
+    index.build([("a", "00000000000000ff")])
+    assert index.search_many([]) == []
+    for bad in ("00 11 2233445566", "zz" * 8, "abc"):
+        with pytest.raises(ValueError, match="hex"):
+            index.search_many(["00000000000000ff", bad])
+    (hits,) = index.search_many(["000000000000000f"])
+    assert [(h.key, h.distance) for h in hits] == [("a", 4)]

@@ -243,3 +243,42 @@ def test_a_bulk_load_matches_as_entries_added_one_by_one(tree: CategoryTree) -> 
     assert len(first.matches) == 4
     bulk.drop_indicator(entries[0].id)
     assert len(bulk.check(STRANGER, item).matches) == 3
+
+
+def test_a_batch_check_answers_as_one_check_at_a_time(matcher: Matcher) -> None:
+    """``check_many`` searches the batch's image hashes together: every answer is the one
+    ``check`` gives, for every viewer, allowlists and group-only indicators included."""
+    spread = [f"{n * 0x9E3779B97F4A7C15 % 2**64:016x}" for n in range(1, 41)]
+    for n, value in enumerate(spread):
+        visibility = EVERYONE if n % 2 else GROUP_ONLY
+        matcher.put_indicator(indicator(IndicatorType.IMAGE_PHASH, value, visibility, score=30 + n))
+    matcher.put_indicator(indicator(IndicatorType.PHONE, "+8613800138000", GROUP_ONLY))
+    official = normalise(IndicatorType.IMAGE_PHASH, spread[5])
+    matcher.put_allowlist(
+        AllowlistEntry(uuid.uuid4(), official.type, official.value, "ACME", "packshot", EVERYONE)
+    )
+    matcher.compact()  # the indicators padded into buckets, as a loaded matcher has them
+    matcher.put_indicator(indicator(IndicatorType.IMAGE_PHASH, "a5" * 8, GROUP_ONLY))  # overflow
+    near_group_only = f"{int(spread[0], 16) ^ 0b101:016x}"  # 2 bits from a group-only hash
+    items = [
+        listing(imagePhashes=[near_group_only, spread[1]]),
+        listing(imagePhashes=[spread[5]]),  # allowlisted
+        listing(imagePhashes=["A5A5A5A5A5A5A5A4"], phone="+8613800138000"),  # overflow, case
+        listing(imagePhashes=["not a hash"]),
+        listing(imagePhashes=[near_group_only], title="airbag", categoryId=MOTOR_VEHICLE_PARTS),
+        listing(title="nothing to see"),
+        listing(imagePdqs=["ab" * 32]),
+    ]
+    for viewer in (INSIDER, STRANGER):
+        one_at_a_time = [matcher.check(viewer, item) for item in items]
+        assert matcher.check_many(viewer, items) == one_at_a_time
+    inside, outside = (
+        matcher.check_many(INSIDER, items[:3]),
+        matcher.check_many(STRANGER, items[:3]),
+    )
+    assert sorted(m.distance for m in inside[0].matches) == [0, 2]
+    assert [m.distance for m in outside[0].matches] == [0]
+    assert inside[1].verdict == Verdict.ALLOW
+    assert {m.field for m in inside[2].matches} == {"imagePhashes", "phone"}
+    assert outside[2].matches == ()
+    assert matcher.check_many(INSIDER, []) == []
