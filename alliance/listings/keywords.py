@@ -50,7 +50,41 @@ def _words(text: str) -> list[str]:
 # recently seen kept (some tens of megabytes at most).
 @functools.lru_cache(maxsize=1 << 18)
 def _fold_token(raw: str) -> tuple[str, ...]:
+    if raw.isascii():
+        table, slow = _ascii_folds()
+        word = raw.lower().strip(_EDGE_PUNCTUATION)
+        if not word:
+            return ()
+        if word.upper() == word.lower():  # no letter: numbers and sizes stay as they are
+            return (word,)
+        if not slow.intersection(word):
+            return (word.translate(table),)
     return tuple(fold_pattern(word) for word in _words(raw))
+
+
+@functools.cache
+def _ascii_folds() -> tuple[dict[int, str], frozenset[str]]:
+    """Folding a word of ASCII characters holding a letter, one character at a time.
+
+    For such a word every step of :func:`fold_pattern` (lower and upper case, the ASCII
+    confusable prototypes, leetspeak) maps each character on its own, so the whole is one
+    table, read off the folding itself: what a character adds after a letter. A character
+    whose fold is not that simple (none today) is left to the full folding, as are words
+    without a letter, which leetspeak leaves as they are."""
+    lead = fold_pattern("a")
+    table: dict[int, str] = {}
+    slow = set()
+    for code in range(128):
+        char = chr(code)
+        if char.split() != [char]:
+            continue  # whitespace: never inside a word
+        folded = fold_pattern("a" + char)
+        tail = folded[len(lead) :]
+        if folded.startswith(lead) and tail and tail.isascii() and tail.split() == [tail]:
+            table[code] = tail
+        else:
+            slow.add(char)
+    return table, frozenset(slow)
 
 
 class FoldedText:

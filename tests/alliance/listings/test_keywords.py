@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alliance.listings.keywords import FoldedText, KeywordMatcher, fold_pattern
+from alliance.listings.keywords import (
+    FoldedText,
+    KeywordMatcher,
+    _ascii_folds,
+    _fold_token,
+    _words,
+    fold_pattern,
+)
 
 
 @pytest.fixture
@@ -145,3 +152,25 @@ def test_a_title_and_a_description_fold_as_one_text(title: str, description: str
     whole = FoldedText.of(f"{title}\n{description}")
     assert (both.haystack, both.originals) == (whole.haystack, whole.originals)
     assert both.first_words == len(FoldedText.of(title).words)
+
+
+ASCII_WORD_CHARACTERS = [chr(c) for c in range(128) if chr(c).split() == [chr(c)]]
+
+
+def _folded_in_full(raw: str) -> tuple[str, ...]:
+    return tuple(fold_pattern(word) for word in _words(raw))
+
+
+def test_ascii_words_fold_by_table_exactly_as_in_full() -> None:
+    """Every ASCII word of two characters (letters, digits, leetspeak, look-alikes,
+    punctuation, controls) folds by the one table as the full folding folds it."""
+    assert not _ascii_folds()[1]  # no ASCII character needs the full folding today
+    for a in ASCII_WORD_CHARACTERS:
+        for b in ASCII_WORD_CHARACTERS:
+            assert _fold_token.__wrapped__(a + b) == _folded_in_full(a + b), repr(a + b)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(ASCII_WORD_CHARACTERS), min_size=1, max_size=16))
+def test_longer_ascii_words_fold_by_table_exactly_as_in_full(raw: str) -> None:
+    assert _fold_token.__wrapped__(raw) == _folded_in_full(raw)
