@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from iso3166 import countries_by_alpha2, countries_by_alpha3
 
 from alliance.indicators.errors import IndicatorErrorCode, InvalidIndicator
@@ -11,6 +13,17 @@ _ALIASES = {"UK": "GB"}
 
 def normalise_country(value: object, *, field: str = "country") -> str:
     """An ISO 3166-1 alpha-2 code from an alpha-2 or alpha-3 code in any case."""
+    if isinstance(value, str):
+        return _country_of_text(value, field)  # a few codes, asked for again and again
+    return _country_of(value, field)
+
+
+@functools.lru_cache(maxsize=1024)
+def _country_of_text(value: str, field: str) -> str:
+    return _country_of(value, field)
+
+
+def _country_of(value: object, field: str) -> str:
     code = clean_text(value, field=field, max_length=16).upper()
     code = _ALIASES.get(code, code)
     if code in countries_by_alpha2:

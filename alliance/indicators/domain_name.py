@@ -93,6 +93,10 @@ def normalise_host(text: str, *, field: str = "value") -> str:
 
 def unicode_host(ascii_host: str) -> str:
     """The host as people read it (U-labels), for display only."""
+    if ascii_host.isascii() and "xn--" not in ascii_host and ascii_host == ascii_host.lower():
+        # No A-label to decode: IDNA would give the host back as it is (or refuse it, which
+        # gives it back too).
+        return ascii_host
     try:
         return idna.decode(ascii_host)
     except (idna.IDNAError, UnicodeError):
