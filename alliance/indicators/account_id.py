@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ class AccountIdRule:
             text = text.upper() if self.case == "upper" else text.lower()
         if self.fold is not None:
             text = self.fold(text)
-        if len(text) > MAX_ACCOUNT_ID_LENGTH or not re.fullmatch(self.pattern, text):
+        if len(text) > MAX_ACCOUNT_ID_LENGTH or not _compiled(self.pattern).fullmatch(text):
             raise InvalidIndicator(
                 field,
                 IndicatorErrorCode.INVALID_ACCOUNT_ID,
@@ -49,6 +50,14 @@ class AccountIdRule:
         return text
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+_SEPARATORS = re.compile(r"[\s._-]+")
+
+
 def registry_key(name: str) -> str:
     """Registry names are matched ignoring case, spaces, dots, hyphens and underscores."""
-    return re.sub(r"[\s._-]+", "", name).casefold()
+    return _SEPARATORS.sub("", name).casefold()

@@ -261,6 +261,9 @@ INITIAL_PLATFORMS = (
 
 _registry: dict[str, Platform] = {}
 _names: dict[str, str] = {}
+# A platform as named in input ("eBay", "ebay") -> the platform: read through by the seller
+# account normaliser, emptied whenever the registry changes.
+platform_named: dict[str, Platform] = {}
 
 
 def register_platform(platform: Platform) -> None:
@@ -268,12 +271,14 @@ def register_platform(platform: Platform) -> None:
     if registry_key(platform.slug) != platform.slug:
         raise ValueError(f"platform slug {platform.slug!r} must be lowercase letters and digits")
     _registry[platform.slug] = platform
+    platform_named.clear()
     for name in (platform.slug, platform.name, *platform.aliases):
         _names[registry_key(name)] = platform.slug
 
 
 def unregister_platform(slug: str) -> None:
     _registry.pop(slug, None)
+    platform_named.clear()
     for name in [name for name, owner in _names.items() if owner == slug]:
         del _names[name]
 

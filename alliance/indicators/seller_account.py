@@ -9,7 +9,12 @@ from __future__ import annotations
 from alliance.indicators.errors import IndicatorErrorCode, InvalidIndicator
 from alliance.indicators.indicator_type import IndicatorType
 from alliance.indicators.normalised import Normalised
-from alliance.indicators.platforms import Platform, find_platform, registered_platforms
+from alliance.indicators.platforms import (
+    Platform,
+    find_platform,
+    platform_named,
+    registered_platforms,
+)
 from alliance.indicators.public_suffix import registrable_domain
 from alliance.indicators.text_input import clean_text
 from alliance.indicators.web_url import parse_url
@@ -18,6 +23,10 @@ MAX_SELLER_INPUT = 2048
 
 
 def _platform(name: object) -> Platform:
+    if isinstance(name, str):
+        known = platform_named.get(name)  # a listing names its platform each time
+        if known is not None:
+            return known
     text = clean_text(name, field="platform", max_length=64)
     found = find_platform(text)
     if found is None:
@@ -27,6 +36,8 @@ def _platform(name: object) -> Platform:
             IndicatorErrorCode.UNKNOWN_PLATFORM,
             f"is not a known platform (known: {known})",
         )
+    if isinstance(name, str) and len(platform_named) < 1024:
+        platform_named[name] = found
     return found
 
 

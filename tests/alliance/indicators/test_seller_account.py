@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from alliance.indicators import IndicatorErrorCode, normalise
+from alliance.indicators import IndicatorErrorCode, InvalidIndicator, normalise
 from alliance.indicators.account_id import AccountIdRule
 from alliance.indicators.platforms import (
     Platform,
@@ -161,9 +163,16 @@ def test_registry_accepts_new_platforms_and_replacements() -> None:
         register_platform(local)
         assert seller("123", platform="Kaspi.kz") == "kaspi:123"
         assert seller("https://kaspi.kz/shop/info/merchant/777/") == "kaspi:777"
+        # A replacement takes effect at once, though the name was just looked up.
+        register_platform(replace(local, seller_id=AccountIdRule("a letter", pattern="[a-z]")))
+        assert seller("q", platform="Kaspi.kz") == "kaspi:q"
+        with pytest.raises(InvalidIndicator):
+            seller("123", platform="Kaspi.kz")
     finally:
         unregister_platform("kaspi")
     assert find_platform("kaspi") is None
+    with pytest.raises(InvalidIndicator, match="not a known platform"):
+        seller("123", platform="Kaspi.kz")  # gone, though it was looked up by this name
     assert registered_platforms().get("amazon") is original
     with pytest.raises(ValueError, match="lowercase"):
         register_platform(Platform("Bad Slug", "Bad", AccountIdRule("x")))
