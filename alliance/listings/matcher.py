@@ -412,13 +412,16 @@ class Matcher:
     def check(
         self, viewer: Viewer, listing: Listing, *, now: datetime | None = None
     ) -> CheckResult:
-        return self._check(self._sight(viewer), listing, now or self.clock(), _Searched())
+        return self.check_many(viewer, [listing], now=now)[0]
 
     def check_many(
         self, viewer: Viewer, listings: Sequence[Listing], *, now: datetime | None = None
     ) -> list[CheckResult]:
-        """:meth:`check` for each of ``listings``, in order: the same results, with the
-        batch's image hashes searched together first (see ``HammingIndex.search_many``)."""
+        """:meth:`check` for each of ``listings``, in order. The batch goes through each
+        stage of a check together (its image hashes searched in one pass, see
+        ``HammingIndex.search_many``; then every listing's keys, every text folded, every
+        listing's rules, every listing's indicators), so that each stage's tables stay in
+        the processor's cache while it runs; each listing's result is what it would be alone."""
         at, sees, searched = now or self.clock(), self._sight(viewer), _Searched()
         owners = (self._indicators, self._allowed) if self.allowlist else (self._indicators,)
         for type_ in HASH_TYPES:
@@ -426,18 +429,29 @@ class Matcher:
             if values:
                 for owner in owners:
                     searched.search_all(owner.index(type_), values)
-        return [self._check(sees, listing, at, searched) for listing in listings]
+        keyed = [probes(listing) for listing in listings]
+        folded = [_folded(listing) for listing in listings]
+        rules = [
+            self._rule_matches(sees, listing, text, at)
+            for listing, text in zip(listings, folded, strict=True)
+        ]
+        return [
+            self._finish(sees, listing, at, searched, *stages)
+            for listing, *stages in zip(listings, keyed, folded, rules, strict=True)
+        ]
 
-    def _check(
-        self, sees: _Sight, listing: Listing, at: datetime, searched: _Searched
+    def _finish(
+        self,
+        sees: _Sight,
+        listing: Listing,
+        at: datetime,
+        searched: _Searched,
+        keyed: list[Probe],
+        folded: FoldedText | None,
+        matches: list[Match],
     ) -> CheckResult:
-        keyed = probes(listing)
-        folded = (
-            FoldedText.of(listing.title, listing.description)
-            if listing.title or listing.description
-            else None
-        )
-        matches = self._rule_matches(sees, listing, folded, at)
+        """A listing's check from its keys, folded text and rule matches: its allowlist and
+        indicator matches, the one overriding the other, and the verdict."""
         allowed = self._allowlist_matches(sees, listing, keyed, searched)
         indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at, searched)
         if allowed:
@@ -448,8 +462,7 @@ class Matcher:
             indicator_hits = [
                 _replace_overridden(m) if m in overridden else m for m in indicator_hits
             ]
-        matches += allowed + indicator_hits
-        return _verdict(matches, listing.ref)
+        return _verdict(matches + allowed + indicator_hits, listing.ref)
 
     def _sight(self, viewer: Viewer) -> _Sight:
         sight = self._sights.get(id(viewer))
@@ -644,6 +657,12 @@ class Matcher:
 
 
 # --- pure helpers ---------------------------------------------------------------------------
+
+
+def _folded(listing: Listing) -> FoldedText | None:
+    if not listing.title and not listing.description:
+        return None
+    return FoldedText.of(listing.title, listing.description)
 
 
 def _hashes(listing: Listing, type_: IndicatorType) -> tuple[str, ...]:
