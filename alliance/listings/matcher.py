@@ -24,7 +24,7 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -435,10 +435,19 @@ class Matcher:
             self._rule_matches(sees, listing, text, at)
             for listing, text in zip(listings, folded, strict=True)
         ]
+        words = [self._keyword_patterns(text) for text in folded]
         return [
             self._finish(sees, listing, at, searched, *stages)
-            for listing, *stages in zip(listings, keyed, folded, rules, strict=True)
+            for listing, *stages in zip(listings, keyed, folded, rules, words, strict=True)
         ]
+
+    def _keyword_patterns(
+        self, folded: FoldedText | None
+    ) -> list[tuple[str, set[Hashable], int, int]]:
+        """The keyword and misspelling indicators' patterns found in a listing's text."""
+        if not len(self._keywords) or folded is None:
+            return []
+        return self._keywords.search_patterns(folded)
 
     def _finish(
         self,
@@ -449,11 +458,13 @@ class Matcher:
         keyed: list[Probe],
         folded: FoldedText | None,
         matches: list[Match],
+        words: list[tuple[str, set[Hashable], int, int]],
     ) -> CheckResult:
-        """A listing's check from its keys, folded text and rule matches: its allowlist and
-        indicator matches, the one overriding the other, and the verdict."""
+        """A listing's check from its keys, folded text, rule matches and keyword patterns
+        found: its allowlist and indicator matches, the one overriding the other, and the
+        verdict."""
         allowed = self._allowlist_matches(sees, listing, keyed, searched)
-        indicator_hits = self._indicator_matches(sees, listing, keyed, folded, at, searched)
+        indicator_hits = self._indicator_matches(sees, listing, keyed, folded, words, at, searched)
         if allowed:
             images_only = all(m.field in HASH_TYPES.values() for m in allowed)
             overridden = [
@@ -564,6 +575,7 @@ class Matcher:
         listing: Listing,
         keyed: list[Probe],
         folded: FoldedText | None,
+        words: list[tuple[str, set[Hashable], int, int]],
         at: datetime,
         searched: _Searched,
     ) -> list[Match]:
@@ -571,8 +583,8 @@ class Matcher:
         for probe in keyed:
             for indicator_id in self._indicators.lookup(probe):
                 hits.setdefault(indicator_id, (probe.field, probe.text, None))
-        if len(self._keywords) and folded is not None:
-            for _, keys, start, end in self._keywords.search_patterns(folded):
+        if words and folded is not None:
+            for _, keys, start, end in words:
                 field_name = "title" if start < folded.first_words else "description"
                 text = folded.original(start, end)
                 for key in keys:
