@@ -203,70 +203,54 @@ def main() -> None:
         listings.append(parse_listing(fields))
 
     counts = ListingCounts() if args.count else None
-    verdicts = one_at_a_time(matcher, viewer, listings, counts)
+    verdicts = run(matcher, viewer, listings, 1, counts)
     if args.batch > 1:
-        assert batched(matcher, viewer, listings, args.batch, counts) == verdicts
+        assert run(matcher, viewer, listings, args.batch, counts) == verdicts
     print("goal: >= 20,000 listings/s at 1,000,000 indicators and 1,000 rules")
 
 
-def one_at_a_time(
-    matcher: Matcher, viewer: Viewer, listings: list, counts: ListingCounts | None
+def run(
+    matcher: Matcher, viewer: Viewer, listings: list, size: int, counts: ListingCounts | None
 ) -> dict[str, int]:
-    """Each listing checked on its own (``Matcher.check``, as a single checkListing call)."""
+    """The listings one at a time (``size`` 1: ``Matcher.check``, as a checkListing call) or
+    in batches of ``size`` (``Matcher.check_many``, as checkListings and the NDJSON endpoint
+    check them); prints listings/s and the time per call, and gives the verdicts' counts."""
     timings: list[float] = []
     verdicts: dict[str, int] = {}
     counting_ns = 0
     gc.disable()
     started = time.perf_counter()
-    for listing in listings:
+    for lo in range(0, len(listings), size):
         t0 = time.perf_counter_ns()
-        result = matcher.check(viewer, listing)
+        if size == 1:
+            results = [matcher.check(viewer, listings[lo])]
+        else:
+            results = matcher.check_many(viewer, listings[lo : lo + size])
         if counts is not None:
             t1 = time.perf_counter_ns()
-            counts.record(matcher, viewer, result)
+            counts.record_all(matcher, viewer, results)
             counting_ns += time.perf_counter_ns() - t1
         timings.append((time.perf_counter_ns() - t0) / 1e6)
-        verdicts[result.verdict.value] = verdicts.get(result.verdict.value, 0) + 1
+        for result in results:
+            verdicts[result.verdict.value] = verdicts.get(result.verdict.value, 0) + 1
     elapsed = time.perf_counter() - started
     gc.enable()
+    p50, p99 = percentile(timings, 50), percentile(timings, 99)
     print(
-        f"one at a time: {len(listings):,} listings  {len(listings) / elapsed:,.0f} listings/s "
-        f"on one core  p50 {percentile(timings, 50):.3f} ms  p99 {percentile(timings, 99):.3f} ms"
-        f"  verdicts {dict(sorted(verdicts.items()))}"
+        f"{'one at a time' if size == 1 else f'batches of {size:,}'}: {len(listings):,} "
+        f"listings  {len(listings) / elapsed:,.0f} listings/s on one core  "
+        + (
+            f"p50 {p50:.3f} ms  p99 {p99:.3f} ms"
+            if size == 1
+            else f"per batch p50 {p50:.1f} ms  p99 {p99:.1f} ms ({p50 * 1000 / size:.1f} µs a listing)"
+        )
+        + f"  verdicts {dict(sorted(verdicts.items()))}"
     )
     if counts is not None:
         print(
             f"counting (included above) {counting_ns / len(listings) / 1000:.2f} µs/listing, "
             f"{len(counts.pending())} counter rows"
         )
-    return dict(sorted(verdicts.items()))
-
-
-def batched(
-    matcher: Matcher, viewer: Viewer, listings: list, size: int, counts: ListingCounts | None
-) -> dict[str, int]:
-    """The listings in batches of ``size`` (``Matcher.check_many``, as checkListings and the
-    NDJSON endpoint check them): the batch's image hashes searched together."""
-    timings: list[float] = []
-    verdicts: dict[str, int] = {}
-    gc.disable()
-    started = time.perf_counter()
-    for lo in range(0, len(listings), size):
-        t0 = time.perf_counter_ns()
-        results = matcher.check_many(viewer, listings[lo : lo + size])
-        if counts is not None:
-            counts.record_all(matcher, viewer, results)
-        timings.append((time.perf_counter_ns() - t0) / 1e6)
-        for result in results:
-            verdicts[result.verdict.value] = verdicts.get(result.verdict.value, 0) + 1
-    elapsed = time.perf_counter() - started
-    gc.enable()
-    print(
-        f"batches of {size:,}: {len(listings):,} listings  {len(listings) / elapsed:,.0f} "
-        f"listings/s on one core  per batch p50 {percentile(timings, 50):.1f} ms  "
-        f"max {max(timings):.1f} ms  ({percentile(timings, 50) * 1000 / size:.1f} µs a listing)"
-        f"  verdicts {dict(sorted(verdicts.items()))}"
-    )
     return dict(sorted(verdicts.items()))
 
 
