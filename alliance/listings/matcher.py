@@ -412,7 +412,11 @@ class Matcher:
     def check(
         self, viewer: Viewer, listing: Listing, *, now: datetime | None = None
     ) -> CheckResult:
-        return self.check_many(viewer, [listing], now=now)[0]
+        at, sees = now or self.clock(), self._sight(viewer)
+        folded = _folded(listing)
+        rules = self._rule_matches(sees, listing, folded, at)
+        words = self._keyword_patterns(folded)
+        return self._finish(sees, listing, at, _Searched(), probes(listing), folded, rules, words)
 
     def check_many(
         self, viewer: Viewer, listings: Sequence[Listing], *, now: datetime | None = None
