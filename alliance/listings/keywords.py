@@ -22,6 +22,7 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
+import string
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
@@ -87,6 +88,62 @@ def _ascii_folds() -> tuple[dict[int, str], frozenset[str]]:
     return table, frozenset(slow)
 
 
+@functools.cache
+def _ascii_letter_folds() -> tuple[dict[int, int], tuple[tuple[str, str], ...]] | None:
+    """Folding every ASCII word made of letters only, a whole text at a time: each letter's
+    fold from :func:`_ascii_folds` as a one-character table (``str.translate``'s fast path),
+    then the letters whose fold is longer ("m" is "rn") replaced after. None when the
+    letters' folds cannot be so split: a letter left to the full folding, a one-character
+    fold that is itself a longer-folding letter, or a longer fold holding one."""
+    table, slow = _ascii_folds()
+    letters = string.ascii_lowercase
+    if slow.intersection(letters):
+        return None
+    single: dict[int, int] = {}
+    longer: list[tuple[str, str]] = []
+    for letter in letters:
+        tail = table[ord(letter)]
+        if len(tail) == 1:
+            single[ord(letter)] = ord(tail)
+        else:
+            longer.append((letter, tail))
+    replaced = {letter for letter, _ in longer}
+    if replaced.intersection(map(chr, single.values())) or any(
+        replaced.intersection(tail) for _, tail in longer
+    ):
+        return None
+    return single, tuple(longer)
+
+
+def _fold_text(text: str) -> list[str]:
+    """A text's folded words: :func:`_fold_token` of each word, in order.
+
+    An ASCII text is folded whole, in a few passes in C, rather than word by word; then only
+    its words holding something other than letters (digits, punctuation: leetspeak, or
+    numbers that stay as they are) are folded one at a time."""
+    plan = _ascii_letter_folds() if text.isascii() else None
+    if plan is None:
+        return list(itertools.chain.from_iterable(map(_fold_token, text.split())))
+    table, longer = plan
+    folded = text.lower().translate(table)
+    for letter, tail in longer:
+        folded = folded.replace(letter, tail)
+    words = folded.split()  # word for word the text's: no white space is made or taken
+    if text.replace(" ", "").isalpha():  # letters and spaces only, the common case
+        return words
+    tokens = text.split()
+    plain = list(map(str.isalpha, tokens))
+    if all(plain):
+        return words
+    mixed: list[str] = []
+    for token, word, letters_only in zip(tokens, words, plain, strict=True):
+        if letters_only:
+            mixed.append(word)
+        else:
+            mixed += _fold_token(token)
+    return mixed
+
+
 class FoldedText:
     """A text folded once, to be searched by several matchers.
 
@@ -96,14 +153,14 @@ class FoldedText:
     The words as written are worked out only when a hit asks for them.
     """
 
-    __slots__ = ("_originals", "_tokens", "boundaries", "first_words", "haystack", "words")
+    __slots__ = ("_originals", "_texts", "boundaries", "first_words", "haystack", "words")
 
-    def __init__(self, tokens: list[str], folded_words: list[str], first_words: int) -> None:
+    def __init__(self, texts: tuple[str, ...], folded_words: list[str], first_words: int) -> None:
         self.words = folded_words
         self.haystack = " ".join(folded_words)
         # Folded words that come from the first part (a listing's title).
         self.first_words = first_words
-        self._tokens = tokens
+        self._texts = texts  # the texts as written, split into words when a hit asks
         self._originals: tuple[str, ...] | None = None
         self.boundaries: tuple[dict[int, int], dict[int, int]] | None = None
         if "" in folded_words or self.haystack.count(" ") != len(folded_words) - 1:
@@ -120,14 +177,11 @@ class FoldedText:
     def of(cls, text: str, then: str = "") -> FoldedText:
         """``text`` folded; with ``then``, the two as one text (a title, then a description),
         ``first_words`` saying where the first ends."""
-        tokens = text.split()
-        folded = list(itertools.chain.from_iterable(map(_fold_token, tokens)))
+        folded = _fold_text(text)
         first_words = len(folded)
         if then:
-            more = then.split()
-            tokens += more
-            folded += itertools.chain.from_iterable(map(_fold_token, more))
-        return cls(tokens, folded, first_words)
+            folded += _fold_text(then)
+        return cls((text, then), folded, first_words)
 
     @property
     def originals(self) -> tuple[str, ...]:
@@ -135,7 +189,8 @@ class FoldedText:
         if self._originals is None:
             self._originals = tuple(
                 raw.strip(_EDGE_PUNCTUATION)
-                for raw in self._tokens
+                for text in self._texts
+                for raw in text.split()
                 for _ in range(len(_fold_token(raw)))
             )
         return self._originals

@@ -10,6 +10,8 @@ from alliance.listings.keywords import (
     FoldedText,
     KeywordMatcher,
     _ascii_folds,
+    _ascii_letter_folds,
+    _fold_text,
     _fold_token,
     _words,
     fold_pattern,
@@ -174,3 +176,28 @@ def test_ascii_words_fold_by_table_exactly_as_in_full() -> None:
 @given(st.text(alphabet=st.sampled_from(ASCII_WORD_CHARACTERS), min_size=1, max_size=16))
 def test_longer_ascii_words_fold_by_table_exactly_as_in_full(raw: str) -> None:
     assert _fold_token.__wrapped__(raw) == _folded_in_full(raw)
+
+
+ASCII_CHARACTERS = [chr(c) for c in range(128)]
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(ASCII_CHARACTERS), max_size=12)
+        | st.sampled_from(["Airbag", "MODULE", "m", "Nike", "n1ke", "10", "a1rbag!", "ml"]),
+        max_size=12,
+    ).map("".join)
+)
+def test_ascii_texts_fold_whole_exactly_as_word_by_word(text: str) -> None:
+    """An ASCII text folded whole (letters by one table, "m" to "rn" after, the other words
+    one at a time) gives the words that folding each word in full gives."""
+    assert _ascii_letter_folds() is not None  # the whole-text folding is the one in use
+    assert _fold_text(text) == [w for token in text.split() for w in _folded_in_full(token)]
+
+
+def test_letter_words_and_others_mixed_in_one_text() -> None:
+    assert _fold_text("MAMMOTH Airbag, size 10 for n1ke!!  m") == ["rnarnrnoth", "airbag", "size", "10", "for", "nike", "rn"]
+    assert _fold_text("Mammoth\tairbag") == ["rnarnrnoth", "airbag"]
+    folded = FoldedText.of("MAMMOTH Airbag,", "size 10")
+    assert (folded.first_words, folded.original(1, 3)) == (2, "Airbag size")
