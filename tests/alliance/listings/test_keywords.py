@@ -197,7 +197,15 @@ def test_ascii_texts_fold_whole_exactly_as_word_by_word(text: str) -> None:
 
 
 def test_letter_words_and_others_mixed_in_one_text() -> None:
-    assert _fold_text("MAMMOTH Airbag, size 10 for n1ke!!  m") == ["rnarnrnoth", "airbag", "size", "10", "for", "nike", "rn"]
+    assert _fold_text("MAMMOTH Airbag, size 10 for n1ke!!  m") == [
+        "rnarnrnoth",
+        "airbag",
+        "size",
+        "10",
+        "for",
+        "nike",
+        "rn",
+    ]
     assert _fold_text("Mammoth\tairbag") == ["rnarnrnoth", "airbag"]
     folded = FoldedText.of("MAMMOTH Airbag,", "size 10")
     assert (folded.first_words, folded.original(1, 3)) == (2, "Airbag size")
