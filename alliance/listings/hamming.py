@@ -166,7 +166,7 @@ class _PaddedBuckets:
         for lo in range(0, len(queries), step):
             part = probes[lo : lo + step].reshape(-1)
             gathered = self.hashes.take(part, axis=0).reshape(-1, per_query)
-            place, near = close(gathered, queries[lo : lo + step], limit)
+            place, near = close(gathered, queries[lo : lo + step], limit, scratch=True)
             if place.size:
                 # A place is (query, probe, slot) in the gathered hashes, flattened.
                 rows = flat_rows.take(
@@ -189,13 +189,15 @@ class _PaddedBuckets:
 
 
 def close(
-    hashes: NDArray[np.uint64], queries: NDArray[np.uint64], limit: int
+    hashes: NDArray[np.uint64], queries: NDArray[np.uint64], limit: int, *, scratch: bool = False
 ) -> tuple[NDArray[np.intp], NDArray[np.uint8]]:
     """Where ``hashes`` (a row per query, or one row for all) are within ``limit`` of
     ``queries`` (one-word hashes), as places in the rows laid end to end, and the distances
-    there."""
+    there. With ``scratch``, ``hashes`` is the caller's to spend: compared in place, without
+    a copy of its size."""
     against = queries[:, None] if len(queries) > 1 else queries[0]
-    distances = np.bitwise_count(hashes ^ against).reshape(-1)
+    differ = np.bitwise_xor(hashes, against, out=hashes if scratch else None)
+    distances = np.bitwise_count(differ).reshape(-1)
     place = (distances <= limit).nonzero()[0]
     return place, distances.take(place)
 

@@ -43,6 +43,7 @@ T = IndicatorType
 PHASH_RADIUS = 10
 PDQ_RADIUS = 31
 KEYWORD_TYPES = frozenset({T.KEYWORD, T.BRAND_MISSPELLING})
+_NONE: frozenset[uuid.UUID] = frozenset()
 HASH_TYPES = {T.IMAGE_PHASH: "imagePhashes", T.IMAGE_PDQ: "imagePdqs"}
 # Indicator scores (0–100) combined at or above these send a listing to review or block it.
 REVIEW_AT = 30.0
@@ -230,8 +231,9 @@ class _ValueIndex:
         self.phash.remove(id)
         self.pdq.remove(id)
 
-    def lookup(self, probe: Probe) -> set[uuid.UUID]:
-        return self.exact.get((probe.type.value, probe.name, probe.value), set())
+    def lookup(self, probe: Probe) -> frozenset[uuid.UUID] | set[uuid.UUID]:
+        # The type as itself: a StrEnum hashes and compares as its value.
+        return self.exact.get((probe.type, probe.name, probe.value), _NONE)
 
     def index(self, type_: IndicatorType) -> HammingIndex:
         """The Hamming index of an image-hash type."""
@@ -594,6 +596,8 @@ class Matcher:
                 for key in keys:
                     hits.setdefault(key, (field_name, text, None))  # type: ignore[arg-type]
         for type_, field_name in HASH_TYPES.items():
+            if not (listing.image_phashes if type_ is T.IMAGE_PHASH else listing.image_pdqs):
+                continue
             index = self._indicators.index(type_)
             for value in _hashes(listing, type_):
                 for h in searched.hits(index, value):
