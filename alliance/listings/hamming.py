@@ -165,7 +165,8 @@ class _PaddedBuckets:
         flat_rows = self.rows.reshape(-1)
         for lo in range(0, len(queries), step):
             part = probes[lo : lo + step].reshape(-1)
-            gathered = self.hashes.take(part, axis=0).reshape(-1, per_query)
+            # (Every probe is a bucket of the table by construction: no bounds to check.)
+            gathered = self.hashes.take(part, axis=0, mode="clip").reshape(-1, per_query)
             place, near = close(gathered, queries[lo : lo + step], limit, scratch=True)
             if place.size:
                 # A place is (query, probe, slot) in the gathered hashes, flattened.
