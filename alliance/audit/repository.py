@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from alliance.audit.chain import GENESIS_HASH
 from alliance.audit.models import AuditEntry
+from alliance.db import insert_rows
 from alliance.pagination import Page
 
 # Any constant works, as long as it differs from the change log's and every writer uses it.
@@ -41,7 +42,7 @@ def chain_head(session: Session) -> tuple[int, str]:
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.execute(insert(AuditEntry), rows)
+    insert_rows(session, AuditEntry.__table__, rows)
 
 
 @dataclass(frozen=True, slots=True)

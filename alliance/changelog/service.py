@@ -14,15 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.util import await_only
 
 from alliance.audit import service as audit
 from alliance.changelog import repository as repo
 from alliance.changelog.models import SEAT_ENDED, ChangeLogEntry, Operation
-from alliance.db import AllianceSession, copy_records, utcnow
+from alliance.db import AllianceSession, insert_rows, utcnow
 from alliance.observability.context import current_actor, current_request_id
 from alliance.sharing import TLP, Distribution
 from alliance.sharing.policy import FeedView, Viewer, Visibility, feed_view, narrows
@@ -116,7 +115,7 @@ def _write_pending_changes(session: Session) -> None:
         }
         for c in changes
     ]
-    _insert_rows(session, rows)
+    insert_rows(session, ChangeLogEntry.__table__, rows)  # seq from its default
     for c in changes:
         audit.record(
             session,
@@ -133,25 +132,6 @@ def _write_pending_changes(session: Session) -> None:
                 **({"reason": c.reason} if c.reason else {}),
             },
         )
-
-
-# From this many rows (a bulk import's chunk) asyncpg sessions write them by COPY on their own
-# connection, inside the transaction: the multi-row INSERT cost ~50 us a row in the import.
-_COPY_FROM = 200
-
-
-def _insert_rows(session: Session, rows: list[dict[str, Any]]) -> None:
-    connection = session.connection()
-    if connection.dialect.driver != "asyncpg" or len(rows) < _COPY_FROM:
-        session.execute(insert(ChangeLogEntry), rows)
-        return
-    columns, records = copy_records(ChangeLogEntry.__table__, rows)  # seq from its default
-    driver = connection.connection.driver_connection
-    await_only(
-        driver.copy_records_to_table(  # type: ignore[union-attr]
-            ChangeLogEntry.__tablename__, columns=columns, records=records
-        )
-    )
 
 
 def _take_commit_order_lock(session: Session) -> None:

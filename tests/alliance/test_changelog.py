@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from alliance import migrate
 from alliance.changelog import service as changelog
 from alliance.changelog.models import ChangeLogEntry, Operation
-from alliance.db import make_engine, make_sessionmaker, unit_of_work
+from alliance.audit.service import verify_chain
+from alliance.db import COPY_FROM, make_engine, make_sessionmaker, unit_of_work
 from alliance.orgs import service
 from alliance.orgs.models import OrganisationKind
 from alliance.sharing import TLP, Distribution
@@ -137,14 +138,15 @@ async def test_concurrent_writers_never_let_a_reader_skip_a_change(
 
 
 async def test_a_large_batch_of_changes_lands_whole_and_in_order(sessions) -> None:
-    """A bulk import's chunk (over ``_COPY_FROM`` changes; COPY on PostgreSQL) lands every
-    column of every change, in the order recorded, each with its audit entry."""
+    """A bulk import's chunk (over ``COPY_FROM`` changes; COPY on PostgreSQL, for the changes
+    and their audit entries) lands every column of every change, in the order recorded, each
+    with its audit entry, and the audit chain still verifies."""
     from alliance.audit.models import AuditEntry
     from alliance.sharing.policy import Visibility
 
     owner, group = uuid.uuid4(), uuid.uuid4()
     wide = Visibility(owner, None, Distribution.ALLIANCE, TLP.GREEN)
-    count = changelog._COPY_FROM + 50
+    count = COPY_FROM + 50
     ids = [uuid.uuid4() for _ in range(count)]
     async with sessions() as s:
         audit_before = int(await s.scalar(select(func.count()).select_from(AuditEntry)))
@@ -172,6 +174,13 @@ async def test_a_large_batch_of_changes_lands_whole_and_in_order(sessions) -> No
             )
         )
         audit_after = int(await s.scalar(select(func.count()).select_from(AuditEntry)))
+        chain = await verify_chain(s)
+        newest = list(
+            await s.scalars(select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(count))
+        )
+    assert chain.ok, chain.broken
+    assert [e.target_id for e in reversed(newest)] == [str(i) for i in ids]
+    assert newest[0].detail["version"] == count and newest[0].occurred_at.tzinfo is not None
     assert [r.object_id for r in rows] == [str(i) for i in ids]
     for n, r in enumerate(rows):
         assert (r.kind, r.version, r.operation) == (
