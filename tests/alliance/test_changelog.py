@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from alliance import migrate
+from alliance.audit.service import verify_chain
 from alliance.changelog import service as changelog
 from alliance.changelog.models import ChangeLogEntry, Operation
-from alliance.audit.service import verify_chain
 from alliance.db import COPY_FROM, make_engine, make_sessionmaker, unit_of_work
 from alliance.orgs import service
 from alliance.orgs.models import OrganisationKind
