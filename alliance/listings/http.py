@@ -67,18 +67,38 @@ def error_json(line: int, exc: DomainError) -> dict[str, Any]:
     return {"line": line, "error": {"code": exc.code, "message": exc.message, "fields": fields}}
 
 
-async def _lines(request: Request) -> AsyncIterator[bytes]:
+async def _lines(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The lines of a body arriving in ``chunks`` (split anywhere). Each arrival is split
+    once, so the bytes of a chunk are copied once whatever its number of lines. A line
+    longer than ``MAX_LINE_BYTES`` comes out cut to one byte over (to be refused), and the
+    rest of it up to its end of line is dropped rather than held."""
     pending = b""
-    async for chunk in request.stream():
-        pending += chunk
-        while b"\n" in pending:
-            line, pending = pending.split(b"\n", 1)
-            yield line
-        if len(pending) > MAX_LINE_BYTES:
-            yield pending[: MAX_LINE_BYTES + 1]
-            pending = b""
+    overlong = False
+    async for chunk in chunks:
+        if b"\n" not in chunk:
+            if not overlong:
+                pending += chunk
+                if len(pending) > MAX_LINE_BYTES:
+                    yield pending[: MAX_LINE_BYTES + 1]
+                    pending, overlong = b"", True
+            continue
+        first, *middle, last = chunk.split(b"\n")
+        if not overlong:
+            yield _cut(pending + first)
+        for line in middle:
+            yield _cut(line)
+        pending, overlong = b"", False
+        if len(last) > MAX_LINE_BYTES:
+            yield last[: MAX_LINE_BYTES + 1]
+            overlong = True
+        else:
+            pending = last
     if pending:
         yield pending
+
+
+def _cut(line: bytes) -> bytes:
+    return line if len(line) <= MAX_LINE_BYTES else line[: MAX_LINE_BYTES + 1]
 
 
 class DuplexStreamingResponse(StreamingResponse):
@@ -117,7 +137,7 @@ def listings_router() -> APIRouter:
         async def answers() -> AsyncIterator[bytes]:
             pending: list[tuple[int, bytes]] = []
             number = 0
-            async for raw in _lines(request):
+            async for raw in _lines(request.stream()):
                 number += 1
                 if not raw.strip():
                     continue
