@@ -89,9 +89,33 @@ def normalise_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     if not isinstance(detail, Mapping):
         raise TypeError("detail must be a mapping")
+    flat = _flat_detail(detail)
+    if flat is not None:
+        return flat
     normalised = json.loads(canonical_json(detail))
     assert isinstance(normalised, dict)
     return normalised
+
+
+def _flat_detail(detail: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A detail of string keys and plain values (text, whole numbers, booleans, None, UUIDs,
+    text enums: what most entries hold) as the JSON round trip gives it, without one; None
+    for anything else (floats, datetimes, nested values), which takes the round trip."""
+    flat: dict[str, Any] = {}
+    for key in sorted(detail):
+        if type(key) is not str:
+            return None
+        value = detail[key]
+        kind = type(value)
+        if value is None or kind is str or kind is int or kind is bool:
+            flat[key] = value
+        elif isinstance(value, uuid.UUID):
+            flat[key] = str(value)
+        elif isinstance(value, str):  # a text enum: JSON writes its text
+            flat[key] = str.__str__(value)
+        else:
+            return None
+    return flat
 
 
 def timestamp(value: datetime) -> str:

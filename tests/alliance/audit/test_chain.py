@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +21,7 @@ from alliance.audit.chain import (
     entry_hash,
     normalise_detail,
 )
+from alliance.sharing import TLP, Distribution
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -93,6 +96,39 @@ def test_detail_is_normalised_to_what_the_database_gives_back() -> None:
         "n": [1, 2],
     }
     assert normalise_detail(None) == {}
+
+
+class _Colour(str, enum.Enum):  # noqa: UP042  (not StrEnum: its str() is not its text)
+    RED = "red"
+
+
+_PLAIN = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text()
+    | st.uuids()
+    | st.sampled_from([TLP.AMBER, Distribution.ALLIANCE, _Colour.RED])
+)
+
+
+@given(
+    st.dictionaries(
+        st.text() | st.integers(),
+        _PLAIN | st.floats(allow_nan=False) | st.lists(_PLAIN, max_size=3),
+        max_size=6,
+    )
+    .filter(lambda d: len({type(k) for k in d}) <= 1)
+    .filter(lambda d: len({str(k) for k in d}) == len(d))
+)
+def test_any_detail_normalises_as_its_json_round_trip(detail: dict[Any, Any]) -> None:
+    """Flat details take a short way (no JSON written and read back); every detail, flat or
+    not, comes out as the round trip gives it, keys in the same order."""
+    normalised = normalise_detail(detail)
+    expected = json.loads(canonical_json(detail))
+    assert normalised == expected
+    assert list(normalised) == list(expected)
+    assert all(type(v) in (str, int, bool, float, list, type(None)) for v in normalised.values())
 
 
 def test_hash_covers_every_field_and_the_link() -> None:
