@@ -115,7 +115,7 @@ _PLAIN = (
 @given(
     st.dictionaries(
         st.text() | st.integers(),
-        _PLAIN | st.floats(allow_nan=False) | st.lists(_PLAIN, max_size=3),
+        _PLAIN | st.floats(allow_nan=False, allow_infinity=False) | st.lists(_PLAIN, max_size=3),
         max_size=6,
     )
     .filter(lambda d: len({type(k) for k in d}) <= 1)
