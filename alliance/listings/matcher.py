@@ -596,10 +596,11 @@ class Matcher:
                 for key in keys:
                     hits.setdefault(key, (field_name, text, None))  # type: ignore[arg-type]
         for type_, field_name in HASH_TYPES.items():
-            if not (listing.image_phashes if type_ is T.IMAGE_PHASH else listing.image_pdqs):
+            values = _hashes(listing, type_)
+            if not values:
                 continue
             index = self._indicators.index(type_)
-            for value in _hashes(listing, type_):
+            for value in values:
                 for h in searched.hits(index, value):
                     best = hits.get(h.key)  # type: ignore[arg-type]
                     if best is None or (best[2] is not None and h.distance < best[2]):
@@ -687,7 +688,7 @@ def _folded(listing: Listing) -> FoldedText | None:
 
 def _hashes(listing: Listing, type_: IndicatorType) -> tuple[str, ...]:
     values = listing.image_phashes if type_ == T.IMAGE_PHASH else listing.image_pdqs
-    return tuple(v.lower() for v in values)
+    return tuple(v.lower() for v in values) if values else ()
 
 
 def _search(index: HammingIndex, value: str) -> list[Hit]:
