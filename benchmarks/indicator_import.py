@@ -205,31 +205,43 @@ def _by_chunk(written: Rows, chunks: int) -> list[dict[str, list[tuple[Any, ...]
     return dealt
 
 
-async def floor_postgres(url: str, before: dict[str, set[Any]], chunks: int) -> float:
-    """Seconds to COPY the import's rows back into the emptied tables (see the module doc)."""
-    conn = await asyncpg.connect(_dsn(url))
+async def floor_postgres(
+    url: str, before: dict[str, set[Any]], chunks: int, connections: int = 1
+) -> float:
+    """Seconds to COPY the import's rows back into the emptied tables (see the module doc),
+    the chunks shared out over ``connections`` sessions writing at once."""
+    conns = [await asyncpg.connect(_dsn(url)) for _ in range(connections)]
     try:
         written: Rows = {}
         for table, pk in WRITTEN.items():
-            rows = await conn.fetch(f"SELECT * FROM {table}")
+            rows = await conns[0].fetch(f"SELECT * FROM {table}")
             columns = list(rows[0].keys())
             written[table] = (columns, [tuple(r) for r in rows if r[pk] not in before[table]])
         for table, pk in reversed(WRITTEN.items()):
-            await conn.execute(
+            await conns[0].execute(
                 f"DELETE FROM {table} WHERE NOT ({pk} = ANY($1))", list(before[table])
             )
-        await conn.execute("VACUUM ANALYZE")
+        await conns[0].execute("VACUUM ANALYZE")
+        dealt = _by_chunk(written, chunks)
+
+        async def put_back(conn: asyncpg.Connection, parts: list[dict[str, list[Any]]]) -> None:
+            for part in parts:
+                async with conn.transaction():
+                    for table, (columns, _) in written.items():
+                        if part[table]:
+                            await conn.copy_records_to_table(
+                                table, columns=columns, records=part[table]
+                            )
+
         started = time.perf_counter()
-        for part in _by_chunk(written, chunks):
-            async with conn.transaction():
-                for table, (columns, _) in written.items():
-                    if part[table]:
-                        await conn.copy_records_to_table(
-                            table, columns=columns, records=part[table]
-                        )
+        # A chunk holds its indicators' keys and assertions: chunks are independent.
+        await asyncio.gather(
+            *(put_back(conn, dealt[k::connections]) for k, conn in enumerate(conns))
+        )
         return time.perf_counter() - started
     finally:
-        await conn.close()
+        for conn in conns:
+            await conn.close()
 
 
 def floor_sqlite(url: str, before: dict[str, set[Any]], chunks: int) -> float:
@@ -326,6 +338,13 @@ async def measure(
         f"constraint and foreign key, a transaction a chunk): {floor:6.2f}s "
         f"{rows / floor:9.0f} rows/s   ratio import/floor {floor / elapsed:.3f}"
     )
+    cores = os.cpu_count() or 1
+    if url.startswith("postgresql") and cores > 1:
+        both = await floor_postgres(url, before, chunks, connections=cores)
+        line += (
+            f"\n{'':<11} the same by COPY over {cores} connections at once (the machine's "
+            f"ceiling, every core writing): {both:6.2f}s {rows / both:9.0f} rows/s"
+        )
     if url.startswith("postgresql"):
         copy = await asyncio.to_thread(copy_bare, url, path)
         line += f"\n{'':<11} COPY into a bare table: {copy:6.2f}s {rows / copy:9.0f} rows/s   ratio import/COPY {copy / elapsed:.3f}"
