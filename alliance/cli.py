@@ -25,6 +25,7 @@ from alliance.cases.cli import cases_app, evidence_app
 from alliance.cases.cli import report as report_command
 from alliance.config import Settings, SettingsError, load_settings
 from alliance.federation.cli import peers_app, sync_app
+from alliance.frames import with_frame_room
 from alliance.guides.cli import guides_app
 from alliance.indicators.cli import indicators_app, use_job_sender
 from alliance.rules.cli import rules_app
@@ -136,7 +137,12 @@ def serve(
         f"Alliance serving on http://{server.host}:{server.port}  (GraphiQL at /graphql)", err=True
     )
     try:
-        uvicorn.run(create_app(settings), host=server.host, port=server.port, log_config=None)
+        # The event loop runs above room on the frame stack (see alliance.frames).
+        with_frame_room(
+            lambda: uvicorn.run(
+                create_app(settings), host=server.host, port=server.port, log_config=None
+            )
+        )
     finally:
         if child is not None:
             child.send_signal(signal.SIGTERM)

@@ -41,8 +41,8 @@ from alliance.auth.tokens import TokenGrant, issue_access_token
 from alliance.config import load_settings, normalise_database_url
 from alliance.db import make_engine, make_sessionmaker, unit_of_work
 from alliance.demo import seed
+from alliance.frames import with_frame_room
 from alliance.orgs import repository as orgs_repo
-from benchmarks._frames import with_frame_room
 from benchmarks._jobs import NoBroker
 from benchmarks.changelog_writes import drop_postgres, scratch_postgres
 
@@ -177,7 +177,7 @@ class StatementClock:
 def executor_floor(sdl: str, pages: list[tuple[dict[str, Any], Any]], runs: int) -> list[float]:
     """Milliseconds graphql-core alone takes to execute PAGE over each page's result, held as
     plain dicts read by its default resolvers (no database, no Strawberry, no resolver), with
-    frame-stack room (see ``benchmarks._frames``) so that the floor is not noise."""
+    frame-stack room (see ``alliance.frames``) so that the floor is not noise."""
     schema = build_schema(sdl)
     document = parse(PAGE)
 
@@ -308,4 +308,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # As ``alliance serve`` runs its event loop: above room on the frame stack.
+    with_frame_room(lambda: asyncio.run(main()))
