@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 import strawberry
 
 from alliance.errors import FieldProblem, InvalidInput
+from schema.lean import lean
 
 T = TypeVar("T")
 
@@ -92,6 +93,7 @@ class Connection(Generic[T]):
     _count: strawberry.Private[int | Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="Number of items in the whole list, not just this page.")
+    @lean
     def total_count(self) -> int:
         # A synchronous resolver may hand graphql-core an awaitable: a total the loader
         # already knows (every nested connection) then costs no coroutine.

@@ -20,6 +20,7 @@ from strawberry.types import Info
 from alliance.config import GraphQLSettings
 from alliance.errors import InvalidInput
 from alliance.observability.context import current_request_id, set_operation
+from schema import lean
 from schema.audit.denials import AuditDenials
 from schema.audit.queries import AuditQuery
 from schema.auth.mutations.add_trusted_issuer import AddTrustedIssuer
@@ -262,7 +263,7 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
         create_depth_rule(settings.max_depth, None),
         cost_rule(settings.max_cost, settings.max_page_size),
     ]
-    return AllianceSchema(
+    schema = AllianceSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -276,6 +277,9 @@ def build_schema(settings: GraphQLSettings) -> strawberry.Schema:
             AuditDenials,
         ],
     )
+    # Resolvers that need nothing of Strawberry's per-call wrapper skip it (see schema.lean).
+    lean.install(schema)
+    return schema
 
 
 def export_sdl() -> str:

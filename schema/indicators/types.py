@@ -17,6 +17,7 @@ from alliance.indicators.service import Network
 from alliance.indicators.summary import Summary, summarise
 from schema.errors import bad_input
 from schema.indicators.dataloaders import Missing, loaders, ready, viewer, viewer_now
+from schema.lean import lean
 from schema.orgs.types import Organisation, WorkingGroup
 from schema.relay import Connection, Node, build_connection, decode_cursor, page_size, to_global_id
 from schema.sharing import TLP, Distribution
@@ -178,6 +179,7 @@ class Indicator(Node):
         )
 
     @strawberry.field(description="The liveliest status among the assertions you see.")
+    @lean
     def status(self, info: Info) -> AssertionStatus:  # type: ignore[valid-type]
         return _aggregate(info, self, lambda s: s.status)
 
@@ -187,26 +189,32 @@ class Indicator(Node):
             "half-life of the type) over the assertions and reactions you see."
         )
     )
+    @lean
     def score(self, info: Info) -> float:
         return _aggregate(info, self, lambda s: s.score)
 
     @strawberry.field(description="The highest confidence among the live assertions you see.")
+    @lean
     def confidence(self, info: Info) -> int:
         return _aggregate(info, self, lambda s: s.confidence)
 
     @strawberry.field(description="How many organisations assert it, among the assertions you see.")
+    @lean
     def organisations_asserting(self, info: Info) -> int:
         return _aggregate(info, self, lambda s: s.organisations)
 
     @strawberry.field
+    @lean
     def first_seen_at(self, info: Info) -> datetime:
         return _aggregate(info, self, lambda s: s.first_seen_at)
 
     @strawberry.field
+    @lean
     def last_seen_at(self, info: Info) -> datetime:
         return _aggregate(info, self, lambda s: s.last_seen_at)
 
     @strawberry.field(description="The assertions on it you may see, oldest first.")
+    @lean
     def assertions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorAssertion, strawberry.lazy("schema.indicators.types")]]:
@@ -300,6 +308,7 @@ class IndicatorAssertion(Node):
         return Indicator.from_model(found) if found else None
 
     @strawberry.field(description="The organisation that made it.")
+    @lean
     def organisation(self, info: Info) -> Organisation:
         return organisation_of(info, self.owner_org_id)
 
@@ -311,6 +320,7 @@ class IndicatorAssertion(Node):
         return WorkingGroup.from_model(group) if group else None
 
     @strawberry.field(description="Reactions to it you may see, oldest first.")
+    @lean
     def reactions(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorReaction, strawberry.lazy("schema.indicators.types")]]:
@@ -319,6 +329,7 @@ class IndicatorAssertion(Node):
         )
 
     @strawberry.field(description="Corrections proposed to it that you may see, oldest first.")
+    @lean
     def proposals(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Annotated[IndicatorProposal, strawberry.lazy("schema.indicators.types")]]:
@@ -396,6 +407,7 @@ class IndicatorReaction(Node):
         )
 
     @strawberry.field(description="The organisation that reacted.")
+    @lean
     def organisation(self, info: Info) -> Organisation:
         return organisation_of(info, self.owner_org_id)
 
@@ -467,6 +479,7 @@ class AllowlistEntry(Node):
         )
 
     @strawberry.field(description="The organisation that registered it.")
+    @lean
     def organisation(self, info: Info) -> Organisation:
         return organisation_of(info, self.owner_org_id)
 
