@@ -134,8 +134,7 @@ def copy_bare(url: str, path: Path) -> float:
     """COPY the same CSV into a bare table of text columns: the physical limit."""
     import psycopg
 
-    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(_dsn(url), autocommit=True) as conn:
         columns = ", ".join(f'"{c}" text' for c in HEADER)
         conn.execute(f"CREATE TABLE bench_copy ({columns})")
         started = time.perf_counter()

@@ -14,9 +14,11 @@ request reads rows the previous one did not.
 Beside the end-to-end figures it prints the two floors a page stands on: the time its SQL
 statements take (timed at the driver, per request), and graphql-core alone executing the
 same document over the same result already in memory (plain dicts, default resolvers, no
-database, no Strawberry): no resolver code can make a page cheaper than their sum. PostgreSQL is measured when
-ALLIANCE_BENCH_DATABASE_URL (or ALLIANCE_TEST_DATABASE_URL) names a server (a scratch
-database is made there and dropped afterwards); SQLite always, unless --only says otherwise.
+database, no Strawberry): no resolver code can make a page cheaper than their sum.
+
+PostgreSQL is measured when ALLIANCE_BENCH_DATABASE_URL (or ALLIANCE_TEST_DATABASE_URL)
+names a server (a scratch database is made there and dropped afterwards); SQLite always,
+unless --only says otherwise.
 """
 
 from __future__ import annotations

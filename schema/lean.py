@@ -65,18 +65,11 @@ def install(schema: strawberry.Schema) -> list[str]:
                     raise LeanFieldError(
                         f"{where}({arg_name}:) is not a built-in scalar: it cannot be lean"
                     )
-            for argument in definition.arguments:
-                arguments[argument.graphql_name or _camel(argument.python_name)] = (
-                    argument.python_name
-                )
+                backref = arg.extensions[GraphQLCoreConverter.DEFINITION_BACKREF]
+                arguments[arg_name] = backref.python_name
             field.resolve = _direct(resolver.wrapped_func, arguments, where)
             installed.append(where)
     return installed
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _direct(fn: Callable[..., Any], arguments: dict[str, str], where: str) -> Callable[..., Any]:
